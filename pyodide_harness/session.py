@@ -1,0 +1,520 @@
+"""The host side of a run, as a pytest plugin object registered by ``plugin.py``.
+
+Like pytest-xdist's controller, the host never imports the test modules. Each
+runtime collects and runs the suite in one in-runtime pytest session and
+streams events; this object turns them into one host item per (test, runtime),
+with node ids like ``tests/test_x.py::test_y[1]@node``, and feeds pytest's own
+reporting hooks (terminal, ``--junitxml``, ``-x``, exit status) with the
+rebuilt reports.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import dependencies, distribution, protocol, wheels
+from .controller import Controller
+from .errors import HarnessError
+from .protocol import Event
+from .runners import RuntimeConfig, RuntimeJob, create
+from .settings import Settings
+from .testtree import build_archive, relative_args
+
+INNER_SOURCE = Path(__file__).resolve().parent / "inner" / "pyodide_harness_inner.py"
+RUNTIME_SEP = "@"
+RUNTIME_PROJECT_DIR = "/home/pyodide/project"  # where js/harness_core.mjs unpacks the tree
+
+PACKAGE_SHADOWED = (
+    "{runtime}: {name} was imported from {file}, which is not inside the installed wheel "
+    "{wheel}. A source copy of the package in the test tree shadows the wheel under test; "
+    "move the source under src/ or make sure nothing puts the project root on sys.path."
+)
+PACKAGE_MISSING = (
+    "{runtime}: {name} (from {wheel}) cannot be imported in the runtime after installation; "
+    "check the wheel's contents and `pyodide.loadPackage` messages above."
+)
+RUNTIME_DIED = "{runtime} {reason} while running {nodeid}"
+ROOTDIR_MISPLACED = (
+    "pytest chose rootdir {rootdir}, not {project} where {config_file} is: an option value "
+    "given as a separate argument ({values}) lies outside the project, and pytest takes it for "
+    "a test path when it picks the rootdir. Write the option with '=' (--pyodide-wheel=PATH) "
+    "or pass --rootdir={project}."
+)
+CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+NOT_RUN = "not run: {runtime} stopped before this test ({why})"
+
+
+def host_nodeid(nodeid: str, runtime: str) -> str:
+    """The host's id for a suite test in one runtime: the suite's id plus ``@runtime``."""
+    return f"{nodeid}{RUNTIME_SEP}{runtime}"
+
+
+class PyodideItem(pytest.Item):
+    """One test of the suite in one runtime; it is run by the runtime, never here."""
+
+    def __init__(self, *, suite_nodeid: str, runtime: str,
+                 suite_location: tuple[str, int | None, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.suite_nodeid = suite_nodeid
+        self.runtime = runtime
+        self.suite_location = suite_location
+
+    def runtest(self) -> None:  # pragma: no cover - the runtime runs it
+        raise NotImplementedError("run inside the Pyodide runtime")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        path, lineno, domain = self.suite_location
+        return self.session.config.rootpath / path, lineno, f"{domain}{RUNTIME_SEP}{self.runtime}"
+
+
+@dataclass
+class RuntimeState:
+    """What the host knows about one runtime during the run."""
+
+    name: str
+    environment: dict[str, str] = field(default_factory=dict)
+    items: dict[str, PyodideItem] = field(default_factory=dict)  # suite nodeid -> item
+    collected: bool = False
+    finished: bool = False
+    current: str | None = None  # suite nodeid of the test being run
+    phases_seen: set[str] = field(default_factory=set)
+    reported: set[str] = field(default_factory=set)  # suite nodeids with a final report
+    collect_errors: list[pytest.CollectReport] = field(default_factory=list)
+    exitstatus: int | None = None
+
+
+class HarnessSession:
+    """Registered as a plugin when ``--pyodide-wheel`` is given."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.intake: wheels.WheelIntake | None = None
+        self.states: dict[str, RuntimeState] = {}
+        self.controller: Controller | None = None
+        self._events: Iterator[tuple[str, Event]] | None = None
+        self._backlog: list[tuple[str, Event]] = []
+        self._tmp: Path | None = None
+        self._collecting = True
+
+    # -- before anything boots -------------------------------------------------------------
+    def check_inputs(self) -> None:
+        """Wheel and file checks that need no runtime; errors are usage errors (exit 4)."""
+        base = self.config.invocation_params.dir
+        self._check_rootdir(base)
+        self.intake = wheels.collect_wheels(self.settings.wheels, base)
+        for path in self.settings.requirements_files:
+            if not (base / path).is_file():
+                raise HarnessError(
+                    f"--pyodide-requirements {path}: no such file (relative to {base})"
+                )
+
+    def _check_rootdir(self, base: Path) -> None:
+        """Catch a rootdir moved up by a path-valued option of ours given without '='."""
+        if self.config.inipath is not None or self.config.option.rootdir:
+            return
+        rootpath = self.config.rootpath
+        separated = [a for a in self.config.invocation_params.args
+                     if not str(a).startswith("-") and Path(base, a).exists()]
+        for directory in (base, *base.parents):
+            if directory == rootpath:
+                return
+            found = [n for n in CONFIG_FILES if (directory / n).is_file()]
+            if found:
+                raise HarnessError(ROOTDIR_MISPLACED.format(
+                    rootdir=rootpath, project=directory, config_file=found[0],
+                    values=", ".join(str(a) for a in separated) or "?"))
+
+    @property
+    def tr(self) -> Any:
+        return self.config.pluginmanager.get_plugin("terminalreporter")
+
+    def _say(self, text: str) -> None:
+        if self.tr is not None:
+            self.tr.write_line(f"pyodide-harness: {text}")
+
+    def _requirements(self) -> list[str]:
+        s = self.settings
+        root = self.config.rootpath
+        reqs = list(s.requirements)
+        base = self.config.invocation_params.dir
+        for path in s.requirements_files:
+            reqs += dependencies.read_requirements_file(base / path)
+        for group in s.dependency_groups:
+            reqs += dependencies.dependency_group(root, group)
+        if not s.explicit_requirements:
+            reqs += dependencies.test_requirements_from_project(root)
+        version = pytest.__version__
+        pin = "pytest" if ("dev" in version or "+" in version) else f"pytest=={version}"
+        return [pin, *reqs]
+
+    def _prepare(self) -> list[tuple[Any, RuntimeJob]]:
+        assert self.intake is not None
+        s = self.settings
+        for path, why in self.intake.skipped:
+            self._say(f"skipped {path.name}: {why}")
+        dist = distribution.obtain_distribution(s.pyodide_version, s.pyodide_dist, log=self._say)
+        self._say(f"Pyodide {dist.version} ({dist.source}: {dist.path})")
+        under_test = [(w.path, w.extras) for w in self.intake.wheels]
+        resolution = dependencies.resolve(under_test, self._requirements(), log=self._say)
+        self._tmp = Path(tempfile.mkdtemp(prefix="pyodide-harness-"))
+        top_level = [n for w in self.intake.wheels for n in w.top_level]
+        tree = build_archive(self.config.rootpath, top_level, self._tmp / "tests.zip")
+        left_out = f"; left out {', '.join(tree.excluded)}" if tree.excluded else ""
+        self._say(f"test tree: {tree.files} files, {tree.size // 1024} KiB{left_out}")
+        installs = (*resolution.wheels, *(w.path for w in self.intake.wheels))
+        self._say("installing " + ", ".join(p.name for p in self.intake.wheels and
+                                               [w.path for w in self.intake.wheels])
+                  + f" with {len(resolution.wheels)} dependencies")
+        base_options = self._inner_options(top_level)
+        rconfig = RuntimeConfig(node=s.node, browser_paths=dict(s.browser_paths), sockfs=s.sockfs)
+        work = []
+        for name in s.runtimes:
+            self.states[name] = RuntimeState(name)
+            job = RuntimeJob(
+                distribution=dist.path,
+                wheels=tuple(installs),
+                archive=tree.archive,
+                inner=INNER_SOURCE,
+                options={**base_options, "runtime": name},
+                workdir=self._tmp / name,
+            )
+            work.append((create(name, rconfig), job))
+        return work
+
+    def _inner_options(self, top_level: list[str]) -> dict[str, Any]:
+        """The in-runtime session's command line, derived from the host's."""
+        assert self.intake is not None
+        opt = self.config.option
+        root = self.config.rootpath
+        inv = self.config.invocation_params.dir
+        extra: list[str] = []
+        if opt.keyword:
+            extra += ["-k", opt.keyword]
+        if opt.markexpr:
+            extra += ["-m", opt.markexpr]
+        if opt.maxfail:
+            extra.append(f"--maxfail={opt.maxfail}")
+        extra.append(f"--tb={opt.tbstyle}")
+        if opt.showlocals:
+            extra.append("-l")
+        extra.append("--capture=no" if opt.capture == "no" else "--capture=sys")
+        verbose = int(opt.verbose or 0)
+        extra += ["-v"] * verbose if verbose > 0 else ["-q"]
+        for w in getattr(self.config.known_args_namespace, "pythonwarnings", None) or ():
+            extra += ["-W", w]
+        for o in opt.override_ini or ():
+            extra += ["-o", o]
+        if getattr(opt, "strict_markers", False):
+            extra.append("--strict-markers")
+        if opt.runxfail:
+            extra.append("--runxfail")
+        if opt.importmode:
+            extra.append(f"--import-mode={opt.importmode}")
+        for d in opt.deselect or ():
+            extra.append(f"--deselect={d}")
+        for ignore in opt.ignore or ():
+            extra += [f"--ignore={a}" for a in relative_args([ignore], inv, root)]
+        for ignore in opt.ignore_glob or ():
+            extra.append(f"--ignore-glob={ignore}")
+        inipath = self.config.inipath
+        if inipath is not None and inipath.is_relative_to(root):
+            extra += ["-c", inipath.relative_to(root).as_posix()]
+        main = self.intake.wheels[0]
+        return {
+            "paths": relative_args([str(a) for a in self.config.args], inv, root),
+            "extra_args": extra,
+            "collect_only": bool(opt.collectonly),
+            "package": main.name,
+            "top_level": top_level,
+        }
+
+    # -- collection -------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool:
+        try:
+            work = self._prepare()
+        except HarnessError as exc:
+            pytest.exit(str(exc), returncode=exc.exit_code)
+        self.controller = Controller(work)
+        self.controller.start()
+        self._events = self.controller.events()
+        self._say("started " + ", ".join(self.states) + " (booting Pyodide, installing wheels)")
+        while not all(s.collected or s.finished for s in self.states.values()):
+            name, event = next(self._events)
+            self._handle(name, event)
+        self._collecting = False
+        self._finish_collection(session)
+        return True
+
+    def _finish_collection(self, session: pytest.Session) -> None:
+        hook = self.config.hook
+        items: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
+        for state in self.states.values():
+            for rep in state.collect_errors:
+                hook.pytest_collectreport(report=rep)
+            runtime_items = list(state.items.values())
+            chosen = [i for i in runtime_items if not getattr(i, "_pyodide_deselected", False)]
+            deselected += [i for i in runtime_items if getattr(i, "_pyodide_deselected", False)]
+            hook.pytest_collectreport(
+                report=pytest.CollectReport(
+                    nodeid="", outcome="passed", longrepr=None, result=runtime_items
+                )
+            )
+            items += chosen
+        if deselected:
+            hook.pytest_deselected(items=deselected)
+        session.items = items
+        # -k and -m were applied inside each runtime, with the runtime's name as a
+        # keyword; the host's items have no marks, so the host must not apply -m again.
+        opt = self.config.option
+        saved = opt.keyword, opt.markexpr
+        opt.keyword, opt.markexpr = "", ""
+        try:
+            hook.pytest_collection_modifyitems(session=session, config=self.config, items=items)
+        finally:
+            opt.keyword, opt.markexpr = saved
+        hook.pytest_collection_finish(session=session)
+        session.testscollected = len(session.items)
+
+    def _make_items(self, state: RuntimeState, event: protocol.Collected) -> None:
+        session = self.config.stash.get(_SESSION_KEY, None)
+        assert session is not None
+        for ci in [*event.items, *({"nodeid": d} for d in event.deselected)]:
+            if isinstance(ci, dict):
+                nodeid, location, keywords, desel = ci["nodeid"], (ci["nodeid"].split("::")[0], None, ci["nodeid"]), [], True
+            else:
+                nodeid, location, keywords, desel = ci.nodeid, ci.location, ci.keywords, False
+            name = nodeid.rsplit("::", 1)[-1] if "::" in nodeid else nodeid
+            item = PyodideItem.from_parent(
+                session,
+                name=f"{name}{RUNTIME_SEP}{state.name}",
+                nodeid=host_nodeid(nodeid, state.name),
+                suite_nodeid=nodeid,
+                runtime=state.name,
+                suite_location=location,
+            )
+            item.extra_keyword_matches.update(keywords)
+            item.extra_keyword_matches.add(state.name)
+            item._pyodide_deselected = desel  # type: ignore[attr-defined]
+            state.items[nodeid] = item
+
+    # -- running ------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        if session.testsfailed and not self.config.option.continue_on_collection_errors:
+            raise session.Interrupted(
+                f"{session.testsfailed} error{'s' if session.testsfailed != 1 else ''} "
+                "during collection"
+            )
+        if self.config.option.collectonly:
+            return True
+        assert self._events is not None
+        backlog, self._backlog = self._backlog, []
+        for name, event in backlog:
+            self._handle(name, event)
+            self._check_stop(session)
+        for name, event in self._events:
+            self._handle(name, event)
+            self._check_stop(session)
+        for state in self.states.values():
+            self._report_not_run(state, "the runtime ended without running it")
+        return True
+
+    def _check_stop(self, session: pytest.Session) -> None:
+        if session.shouldfail:
+            raise session.Failed(session.shouldfail)
+        if session.shouldstop:
+            raise session.Interrupted(session.shouldstop)
+
+    def _handle(self, name: str, event: Event) -> None:
+        """Dispatch one event; the match is exhaustive over the protocol's event types."""
+        state = self.states[name]
+        if self._collecting and isinstance(
+            event, protocol.TestStarted | protocol.TestReport | protocol.TestFinished
+            | protocol.Warning | protocol.SessionFinished | protocol.Done
+        ) and state.collected:
+            self._backlog.append((name, event))
+            return
+        match event:
+            case protocol.RuntimeReady(environment=env, boot_seconds=boot, install_seconds=inst):
+                state.environment.update(env)
+                jspi = "JSPI on" if env.get("jspi") == "true" else "JSPI off"
+                self._say(f"{name}: {env.get('runtime_version', '?')}, Pyodide "
+                          f"{env.get('pyodide_version', '?')}, {jspi} "
+                          f"(boot {boot:.1f}s, install {inst:.1f}s)")
+            case protocol.InstallFailed(messages=messages):
+                self._runtime_failed(state, "installing the wheels failed:\n" + "\n".join(messages))
+            case protocol.SessionStarted(pytest_version=pv, python_version=pyv):
+                state.environment.update({"pytest_version": pv, "python_version": pyv})
+            case protocol.Collected():
+                self._make_items(state, event)
+                self._check_origins(state, event)
+                state.collected = True
+            case protocol.CollectReport(report=data):
+                rep = self._rebuild(data, state)
+                assert isinstance(rep, pytest.CollectReport)
+                state.collect_errors.append(rep)
+            case protocol.TestStarted(nodeid=nodeid):
+                state.current, state.phases_seen = nodeid, set()
+                item = state.items.get(nodeid)
+                if item is not None:
+                    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+            case protocol.TestReport(report=data):
+                rep = self._rebuild(data, state)
+                state.phases_seen.add(rep.when or "")
+                item = state.items.get(data["nodeid"])
+                if item is not None:
+                    item.ihook.pytest_runtest_logreport(report=rep)
+            case protocol.TestFinished(nodeid=nodeid):
+                state.current = None
+                state.reported.add(nodeid)
+                item = state.items.get(nodeid)
+                if item is not None:
+                    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+            case protocol.Warning():
+                self._warn(state, event)
+            case protocol.SessionFinished(exitstatus=status):
+                state.exitstatus = status
+            case protocol.InternalError(text=text):
+                self._runtime_failed(state, "the in-runtime pytest session failed:\n" + text)
+            case protocol.Done():
+                state.finished = True
+            case protocol.RuntimeError_(text=text):
+                self._runtime_failed(state, text)
+            case protocol.Crashed(reason=reason, output=output):
+                self._crashed(state, reason, output)
+
+    def _rebuild(self, data: dict[str, Any], state: RuntimeState) -> Any:
+        """A runtime's serialized report as a host report of the host's item."""
+        longrepr = data.get("longrepr")
+        if isinstance(longrepr, list):  # a skip's (path, lineno, reason), made a list by JSON
+            path, lineno, reason = longrepr
+            if path.startswith(RUNTIME_PROJECT_DIR + "/"):  # show it where it is on the host
+                path = str(self.config.rootpath / path[len(RUNTIME_PROJECT_DIR) + 1:])
+            data = {**data, "longrepr": (path, lineno, reason)}
+        rep = self.config.hook.pytest_report_from_serializable(config=self.config, data=data)
+        rep.nodeid = host_nodeid(rep.nodeid, state.name) if rep.nodeid else f"<{state.name}>"
+        rep.pyodide_runtime = state.name
+        return rep
+
+    def _warn(self, state: RuntimeState, event: protocol.Warning) -> None:
+        message = warnings.WarningMessage(
+            UserWarning(f"[{state.name}] {event.category}: {event.message}"),
+            UserWarning, event.filename, event.lineno,
+        )
+        nodeid = host_nodeid(event.nodeid, state.name) if event.nodeid else ""
+        self.config.hook.pytest_warning_recorded.call_historic(
+            kwargs=dict(warning_message=message, when=event.when, nodeid=nodeid, location=None)
+        )
+
+    def _check_origins(self, state: RuntimeState, event: protocol.Collected) -> None:
+        assert self.intake is not None
+        by_name = {n: w for w in self.intake.wheels for n in w.top_level}
+        for name, origin in event.import_origins.items():
+            wheel = by_name.get(name)
+            wheel_name = wheel.path.name if wheel else "?"
+            state.environment[f"imported_from:{name}"] = str(origin.get("file"))
+            if origin.get("file") is None:
+                text = PACKAGE_MISSING.format(runtime=state.name, name=name, wheel=wheel_name)
+            elif not origin.get("in_wheel"):
+                text = PACKAGE_SHADOWED.format(runtime=state.name, name=name,
+                                               file=origin["file"], wheel=wheel_name)
+            else:
+                self._say(f"{state.name}: {name} imported from {origin['file']} (the wheel)")
+                continue
+            state.collect_errors.append(
+                pytest.CollectReport(nodeid=f"<{state.name}>", outcome="failed",
+                                     longrepr=text, result=[])
+            )
+        if self.intake.wheels:
+            state.environment["wheel"] = ", ".join(w.path.name for w in self.intake.wheels)
+
+    def _runtime_failed(self, state: RuntimeState, text: str) -> None:
+        if not state.collected:
+            state.collect_errors.append(
+                pytest.CollectReport(nodeid=f"<{state.name}>", outcome="failed",
+                                     longrepr=f"{state.name}: {text}", result=[])
+            )
+            state.finished = True
+        elif not self._collecting:
+            self._report_not_run(state, text.splitlines()[0] if text else "runtime error")
+
+    def _crashed(self, state: RuntimeState, reason: str, output: str) -> None:
+        state.finished = True
+        if not state.collected or self._collecting:
+            if not state.collected:
+                self._runtime_failed(state, f"{reason}\n{output}")
+            else:
+                self._backlog.append((state.name, protocol.Crashed(reason, output)))
+            return
+        nodeid = state.current
+        if nodeid is not None and nodeid in state.items:
+            item = state.items[nodeid]
+            when = "setup" if "setup" not in state.phases_seen else (
+                "call" if "call" not in state.phases_seen else "teardown")
+            text = RUNTIME_DIED.format(runtime=state.name, reason=reason, nodeid=nodeid)
+            self._synthetic(item, "failed", when, f"{text}\n{output}")
+            item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+            state.reported.add(nodeid)
+            state.current = None
+        self._report_not_run(state, reason)
+
+    def _synthetic(self, item: PyodideItem, outcome: str, when: str, text: str) -> None:
+        rep = pytest.TestReport(
+            nodeid=item.nodeid, location=item.location, keywords={}, outcome=outcome,  # type: ignore[arg-type]
+            longrepr=text, when=when,  # type: ignore[arg-type]
+        )
+        rep.pyodide_runtime = item.runtime  # type: ignore[attr-defined]
+        item.ihook.pytest_runtest_logreport(report=rep)
+
+    def _report_not_run(self, state: RuntimeState, why: str) -> None:
+        if self._collecting or self.config.option.collectonly:
+            return
+        session_items = self._session_items()
+        for nodeid, item in state.items.items():
+            if nodeid in state.reported or getattr(item, "_pyodide_deselected", False):
+                continue
+            if item not in session_items:
+                continue
+            state.reported.add(nodeid)
+            item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+            self._synthetic(item, "failed", "setup",
+                            NOT_RUN.format(runtime=state.name, why=why))
+            item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+    def _session_items(self) -> set[pytest.Item]:
+        session = self.config.stash.get(_SESSION_KEY, None)
+        return set(session.items) if session is not None else set()
+
+    # -- teardown ------------------------------------------------------------------------------
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.config.stash[_SESSION_KEY] = session
+
+    def pytest_sessionfinish(self) -> None:
+        if self.controller is not None:
+            self.controller.close()
+
+    def pytest_unconfigure(self) -> None:
+        if self.controller is not None:
+            self.controller.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def pytest_report_header(self) -> str:
+        return (f"pyodide-harness: runtimes {', '.join(self.settings.runtimes)}; "
+                f"Pyodide {self.settings.pyodide_version}")
+
+
+_SESSION_KEY = pytest.StashKey[pytest.Session]()
+_ = time  # reserved for per-runtime timings

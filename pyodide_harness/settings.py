@@ -1,0 +1,62 @@
+"""The harness's settings, resolved once (CLI > ini > defaults) into a frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import DEFAULT_PYODIDE_VERSION
+from .errors import HarnessError
+
+ALL_RUNTIMES = ("chromium", "firefox", "node")
+
+UNKNOWN_RUNTIME = "Unknown runtime {name!r} in {where}; choose from {choices}"
+BAD_BROWSER_PATH = "Invalid --pyodide-browser-path {value!r}: use BROWSER=PATH, e.g. chromium=/usr/bin/chromium"
+
+
+@dataclass(frozen=True)
+class Settings:
+    wheels: tuple[str, ...]
+    runtimes: tuple[str, ...]
+    pyodide_version: str = DEFAULT_PYODIDE_VERSION
+    pyodide_dist: Path | None = None
+    node: Path | None = None
+    browser_paths: tuple[tuple[str, Path], ...] = ()
+    requirements: tuple[str, ...] = ()
+    requirements_files: tuple[Path, ...] = ()
+    dependency_groups: tuple[str, ...] = ()
+    sockfs: bool = True
+
+    @property
+    def explicit_requirements(self) -> bool:
+        """Any requirement option given turns off the pyproject test-dependency detection."""
+        return bool(self.requirements or self.requirements_files or self.dependency_groups)
+
+
+def parse_runtimes(values: list[str], where: str, known: tuple[str, ...]) -> tuple[str, ...]:
+    """``--pyodide-runtime node --pyodide-runtime chromium,firefox`` -> ordered unique names."""
+    names: list[str] = []
+    for value in values:
+        for name in value.replace(" ", ",").split(","):
+            name = name.strip().lower()
+            if not name:
+                continue
+            if name == "all":
+                names.extend(known)
+                continue
+            if name not in known:
+                raise HarnessError(
+                    UNKNOWN_RUNTIME.format(name=name, where=where, choices=", ".join(known))
+                )
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def parse_browser_paths(values: list[str]) -> tuple[tuple[str, Path], ...]:
+    pairs = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise HarnessError(BAD_BROWSER_PATH.format(value=value))
+        pairs.append((name.strip().lower(), Path(path).expanduser()))
+    return tuple(pairs)

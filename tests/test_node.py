@@ -1,0 +1,244 @@
+"""End to end on real Node 24 + Pyodide 314: what a maintainer sees from `pytest --pyodide-wheel`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fixtureproject import EXPECTED, PACKAGE, build_project
+from wheelfactory import make_wheel
+
+from pyodide_harness.session import PACKAGE_SHADOWED
+
+pytestmark = pytest.mark.node
+
+Run = Callable[..., pytest.RunResult]
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester, harness_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Run the harness in a subprocess from the current directory, Node only."""
+    monkeypatch.setenv("PYODIDE_HARNESS_CACHE", str(harness_cache))
+
+    def run(*args: str, runtime: str = "node") -> pytest.RunResult:
+        return pytester.runpytest_subprocess("--pyodide-runtime", runtime, "-p", "no:cacheprovider",
+                                             *args, timeout=600)
+
+    return run
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    project, wheel = build_project(pytester.path)
+    monkeypatch.chdir(project)
+    return project, wheel
+
+
+def test_native_run_of_the_fixture_suite_matches_expected(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """The reference: the same suite run by plain pytest against the wheel's code."""
+    project, wheel = build_project(tmp_path)
+    shutil.rmtree(project / PACKAGE)
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    result = pytester.runpytest_subprocess(str(project / "tests"), "-p", "no:cacheprovider",
+                                           "-o", f"pythonpath={site}", f"--rootdir={project}")
+    result.assert_outcomes(**EXPECTED)
+
+
+def test_fixture_suite_outcomes_come_back_exactly(project: tuple[Path, Path], run: Run) -> None:
+    _, wheel = project
+    result = run("--pyodide-wheel", str(wheel), "-rA")
+    result.assert_outcomes(**EXPECTED)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([
+        "*node: Node v2*, Pyodide 314.0.7, JSPI on*",
+        "*left out harnessdemo/*",
+        "*captured output from the failing test*",
+        "FAILED tests/test_demo.py::test_raises@node - ValueError: boom",
+        "ERROR tests/test_demo.py::test_setup_error@node - RuntimeError: fixture setup failed*",
+        "ERROR tests/test_demo.py::test_teardown_error@node - RuntimeError: teardown failed*",
+        "SKIPPED * skipped on purpose",
+        "XFAIL tests/test_demo.py::test_xfail@node - known bug",
+        "XPASS tests/test_demo.py::test_xpass@node*",
+    ])
+
+
+def test_verbose_items_carry_runtime_and_junit_lists_them(
+    project: tuple[Path, Path], run: Run, tmp_path: Path
+) -> None:
+    _, wheel = project
+    junit = tmp_path / "junit.xml"
+    result = run("--pyodide-wheel", str(wheel), "-v", f"--junitxml={junit}", "-k", "test_add or param")
+    result.stdout.fnmatch_lines([
+        "tests/test_demo.py::test_add@node PASSED*",
+        "tests/test_demo.py::test_param[[]1-1-2[]]@node PASSED*",
+        "tests/test_demo.py::test_param[[]2-2-4[]]@node PASSED*",
+    ])
+    result.assert_outcomes(passed=3)
+    assert result.ret == 0
+    names = sorted(tc.get("name", "") for tc in ET.parse(junit).getroot().iter("testcase"))
+    assert names == ["test_add@node", "test_param[1-1-2]@node", "test_param[2-2-4]@node"]
+
+
+def test_keyword_selects_by_runtime_name(project: tuple[Path, Path], run: Run) -> None:
+    _, wheel = project
+    selected = run("--pyodide-wheel", str(wheel), "-k", "node and test_fixture")
+    selected.assert_outcomes(passed=1)
+    none = run("--pyodide-wheel", str(wheel), "-k", "chromium")
+    assert none.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    none.stdout.fnmatch_lines(["*deselected*"])
+
+
+def test_marker_expression_applies_inside(project: tuple[Path, Path], run: Run) -> None:
+    _, wheel = project
+    result = run("--pyodide-wheel", str(wheel), "-m", "xfail")
+    result.assert_outcomes(xfailed=1, xpassed=1)
+
+
+def test_exitfirst_stops_at_first_failure(project: tuple[Path, Path], run: Run) -> None:
+    _, wheel = project
+    result = run("--pyodide-wheel", str(wheel), "-x")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed") == 1
+    assert outcomes.get("passed", 0) < EXPECTED["passed"]
+    result.stdout.fnmatch_lines(["*stopping after 1 failures*"])
+
+
+def test_refused_wheel_is_a_usage_error(project: tuple[Path, Path], run: Run) -> None:
+    root, _ = project
+    bad = make_wheel(root / "dist313", PACKAGE, "1.0", tag="cp313-cp313-pyemscripten_2026_0_wasm32")
+    result = run("--pyodide-wheel", str(bad))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*harnessdemo-1.0-cp313-cp313-pyemscripten_2026_0_wasm32.whl*"])
+    assert "cp314" in result.stderr.str()
+
+
+def test_collection_error_inside_is_reported(project: tuple[Path, Path], run: Run) -> None:
+    root, wheel = project
+    (root / "tests" / "test_broken.py").write_text("def test_x(:\n    pass\n")
+    result = run("--pyodide-wheel", str(wheel))
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*ERROR collecting tests/test_broken.py@node*", "*SyntaxError*"])
+
+
+def test_shadowing_source_fails_loudly(project: tuple[Path, Path], run: Run) -> None:
+    """A conftest that puts a source copy first on sys.path must not go unnoticed."""
+    root, wheel = project
+    (root / "tests" / "conftest.py").write_text(
+        (root / "tests" / "conftest.py").read_text()
+        + "\nimport sys, tempfile, pathlib\n"
+        "_d = pathlib.Path(tempfile.mkdtemp())\n"
+        f"(_d / '{PACKAGE}.py').write_text('WHERE = \"shadow\"\\ndef add(a, b): return 0')\n"
+        "sys.path.insert(0, str(_d))\n"
+    )
+    result = run("--pyodide-wheel", str(wheel))
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    expected = PACKAGE_SHADOWED.split("{file}")[0].format(runtime="node", name=PACKAGE)
+    assert expected in result.stdout.str()
+
+
+@pytest.fixture
+def tcp_server() -> Iterator[int]:
+    """A loopback TCP server that answers b'pong' once per connection."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(60)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(16)
+                conn.sendall(b"pong")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    srv.close()
+
+
+def test_node_sockets_reach_real_tcp_and_uncaught_errors_fail_one_test(
+    project: tuple[Path, Path], run: Run, tcp_server: int
+) -> None:
+    root, wheel = project
+    (root / "data" / "port.txt").write_text(str(tcp_server))
+    (root / "tests" / "test_demo.py").unlink()
+    (root / "tests" / "test_net.py").write_text(
+        "import socket\nfrom pathlib import Path\n"
+        "PORT = int((Path(__file__).parent.parent / 'data' / 'port.txt').read_text())\n"
+        "def test_real_tcp():\n"
+        "    with socket.create_connection(('127.0.0.1', PORT), timeout=10) as s:\n"
+        "        s.sendall(b'ping')\n"
+        "        assert s.recv(4) == b'pong'\n"
+        "def test_uncaught_socket_error():\n"
+        "    from pyodide.code import run_js\n"
+        "    from pyodide.ffi import run_sync\n"
+        "    run_js(\"process.getBuiltinModule('net').connect(1, '127.0.0.1')\")\n"
+        "    run_sync(run_js('new Promise(r => setTimeout(r, 500))'))\n"
+        "def test_after_the_error_still_runs():\n"
+        "    assert True\n"
+    )
+    result = run("--pyodide-wheel", str(wheel), "-rA")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "PASSED tests/test_net.py::test_real_tcp@node",
+        "FAILED tests/test_net.py::test_uncaught_socket_error@node - RuntimeError: uncaught "
+        "JavaScript error in node*",
+        "PASSED tests/test_net.py::test_after_the_error_still_runs@node",
+    ])
+    assert re.search(r"ECONNREFUSED", result.stdout.str())
+
+
+def test_dependencies_resolved_with_pyodide_markers(
+    project: tuple[Path, Path], run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requires-Dist is installed; a dependency only for x86_64 is not (pip would pick it)."""
+    root, _ = project
+    index = root.parent / "index"
+    make_wheel(index, "depdemo", "2.0", files={"depdemo.py": "VALUE = 'dep'\n"})
+    wheel = make_wheel(
+        root.parent / "dist2", PACKAGE, "1.0",
+        files={f"{PACKAGE}/__init__.py": "WHERE = 'wheel'\ndef add(a, b): return a + b\n"},
+        requires_dist=["depdemo>=2", "depnative; platform_machine == 'x86_64'"],
+    )
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    (root / "tests" / "test_demo.py").write_text(
+        "import importlib.util\n"
+        "def test_dep():\n    import depdemo\n    assert depdemo.VALUE == 'dep'\n"
+        "def test_no_native():\n    assert importlib.util.find_spec('depnative') is None\n"
+    )
+    result = run("--pyodide-wheel", str(wheel))
+    result.assert_outcomes(passed=2)
+
+
+def test_msgpack_real_wheel_and_suite(
+    msgpack_sdist: tuple[Path, Path], run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wheel, sdist = msgpack_sdist
+    monkeypatch.chdir(sdist)
+    junit = tmp_path / "junit.xml"
+    result = run("--pyodide-wheel", str(wheel), "test/", "-v", f"--junitxml={junit}")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["test/test_*.py::*@node PASSED*", "*left out msgpack/*"])
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] > 50
+    cases = list(ET.parse(junit).getroot().iter("testcase"))
+    assert len(cases) == sum(outcomes.get(k, 0) for k in ("passed", "skipped", "xfailed"))
+    assert all(c.get("name", "").endswith("@node") for c in cases)
+    result.stdout.fnmatch_lines(
+        ["*node: msgpack imported from /lib/python3.14/site-packages/msgpack/__init__.py*"]
+    )
