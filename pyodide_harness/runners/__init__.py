@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from .base import Runtime, RuntimeConfig, RuntimeFactory, RuntimeJob
+from .chromium import ChromiumRuntime
+from .firefox import FirefoxRuntime
 from .node import NodeRuntime
 
 RUNTIMES: dict[str, RuntimeFactory] = {
+    "chromium": ChromiumRuntime,
+    "firefox": FirefoxRuntime,
     "node": NodeRuntime,
 }
 

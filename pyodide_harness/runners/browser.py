@@ -1,0 +1,180 @@
+"""What the browser runtimes share: Playwright, the local server, the page and its worker.
+
+Pyodide runs in a module Web Worker of a page served by ``server.Server`` on
+127.0.0.1 (cross-origin isolated, so ``SharedArrayBuffer`` exists). The page
+relays the worker's protocol messages to the host through an exposed binding,
+batched. A browser module (``chromium.py``, ``firefox.py``) only says how to
+find and launch its browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import RuntimeStartError
+from ..protocol import Crashed, Done, ProtocolError, RuntimeError_, decode
+from ..server import Server
+from .base import Emit, RuntimeConfig, RuntimeJob
+
+JS_DIR = Path(__file__).resolve().parent.parent / "js"
+BOOT_TIMEOUT_MS = 120_000
+
+BROWSER_NOT_FOUND = (
+    "{browser} not found: {tried}. Install it with `python -m playwright install {browser}`, "
+    "or the system package ({system_package}), or pass --pyodide-browser-path "
+    "{browser}=/path/to/{browser}."
+)
+BROWSER_LAUNCH_FAILED = (
+    "{browser} at {path} could not be launched: {error}. Install a working browser with "
+    "`python -m playwright install {browser}` or the system package ({system_package}), or pass "
+    "--pyodide-browser-path {browser}=PATH."
+)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to launch one browser: Playwright's own build, or a system binary."""
+
+    executable: Path | None  # None: Playwright-managed
+    options: Mapping[str, Any]
+    description: str
+
+
+def first_existing(candidates: Sequence[str]) -> Path | None:
+    """The first candidate that is an existing file or a command on PATH."""
+    for candidate in candidates:
+        if "/" in candidate:
+            if Path(candidate).is_file():
+                return Path(candidate)
+        elif found := shutil.which(candidate):
+            return Path(found)
+    return None
+
+
+class BrowserRuntime:
+    """Base of the browser runtimes; subclasses set the names and ``launch_options``."""
+
+    name = "browser"
+    playwright_type = "chromium"
+    system_candidates: tuple[str, ...] = ()
+    system_package = ""
+
+    def __init__(self, config: RuntimeConfig) -> None:
+        self.config = config
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._server: Server | None = None
+
+    # -- launching ------------------------------------------------------------------------
+    def choose_launch(self, managed_executable: str) -> Launch:
+        """Explicit path > Playwright-managed build (if installed) > system browser."""
+        explicit = self.config.browser_paths.get(self.name)
+        if explicit is not None:
+            if not explicit.is_file():
+                raise RuntimeStartError(self._not_found(f"{explicit} (--pyodide-browser-path)"))
+            return self.system_launch(explicit)
+        if managed_executable and Path(managed_executable).is_file():
+            return Launch(None, {}, f"Playwright's {self.name}")
+        system = first_existing(self.system_candidates)
+        if system is None:
+            tried = [f"Playwright's {self.name} ({managed_executable or 'not installed'})",
+                     *self.system_candidates]
+            raise RuntimeStartError(self._not_found(", ".join(tried)))
+        return self.system_launch(system)
+
+    def system_launch(self, path: Path) -> Launch:
+        raise NotImplementedError
+
+    def _not_found(self, tried: str) -> str:
+        return BROWSER_NOT_FOUND.format(browser=self.name, tried=tried,
+                                        system_package=self.system_package)
+
+    async def _launch(self) -> tuple[Any, str]:
+        from playwright.async_api import async_playwright
+
+        self._playwright = await async_playwright().start()
+        browser_type = getattr(self._playwright, self.playwright_type)
+        launch = self.choose_launch(browser_type.executable_path)
+        options = dict(launch.options)
+        if launch.executable is not None:
+            options["executable_path"] = str(launch.executable)
+        try:
+            self._browser = await browser_type.launch(headless=True, **options)
+        except Exception as exc:
+            raise RuntimeStartError(BROWSER_LAUNCH_FAILED.format(
+                browser=self.name, path=launch.executable or "Playwright's build",
+                error=str(exc).strip().splitlines()[0] if str(exc).strip() else exc,
+                system_package=self.system_package)) from exc
+        return self._browser, launch.description
+
+    # -- running ----------------------------------------------------------------------------
+    async def run(self, job: RuntimeJob, emit: Emit) -> None:
+        browser, description = await self._launch()
+        files = {"tests.zip": job.archive, "pyodide_harness_inner.py": job.inner}
+        files.update({w.name: w for w in job.wheels})
+        self._server = server = Server(roots={"pyodide": job.distribution, "harness": JS_DIR},
+                                       files=files)
+        server.start()
+        version = f"{self.name.capitalize()} {browser.version}"
+        spec = {
+            "indexURL": server.url("pyodide", ""),
+            "wheels": [server.url(w.name) for w in job.wheels],
+            "archive": server.url("tests.zip"),
+            "inner": server.url("pyodide_harness_inner.py"),
+            "options": dict(job.options),
+            "env": dict(job.env),
+            "environment": {"runtime": self.name, "runtime_version": version,
+                            "browser_launch": description},
+        }
+        finished = asyncio.Event()
+        log_tail: collections.deque[str] = collections.deque(maxlen=200)
+
+        def receive(_source: Any, batch: list[str]) -> None:
+            for message in batch:
+                try:
+                    event = decode(message)
+                except ProtocolError:
+                    log_tail.append(message)
+                    continue
+                emit(event)
+                if isinstance(event, Done | RuntimeError_):
+                    finished.set()
+
+        def crashed(reason: str) -> None:
+            if not finished.is_set():
+                emit(Crashed(reason=f"{self.name} {reason}", output="\n".join(log_tail)))
+                finished.set()
+
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.expose_binding("__harnessEmit", receive)
+        await page.expose_binding("__harnessLog", lambda _s, text: log_tail.append(text))
+        page.on("crash", lambda _p: crashed("page crashed"))
+        page.on("pageerror", lambda err: log_tail.append(f"page error: {err}"))
+        page.on("console", lambda msg: log_tail.append(f"console: {msg.text}"))
+        browser.on("disconnected", lambda _b: crashed("browser disconnected"))
+        await page.goto(server.url("harness", "harness.html"), timeout=BOOT_TIMEOUT_MS)
+        await page.wait_for_function("typeof window.__harnessStart === 'function'")
+        await page.evaluate("job => window.__harnessStart(job)", json.loads(json.dumps(spec)))
+        await finished.wait()
+
+    async def close(self) -> None:
+        browser, self._browser = self._browser, None
+        playwright, self._playwright = self._playwright, None
+        server, self._server = self._server, None
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), 30)
+        if playwright is not None:
+            with contextlib.suppress(Exception):
+                await playwright.stop()
+        if server is not None:
+            server.close()
