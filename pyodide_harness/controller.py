@@ -83,7 +83,7 @@ class Controller:
 
         try:
             asyncio.run_coroutine_threadsafe(_drain(), self._loop).result(timeout=60)
-        except Exception:  # noqa: BLE001 - closing must not mask the run's own outcome
+        except Exception:
             pass
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -88,7 +88,7 @@ class TestFinished:
 
 
 @dataclass(frozen=True)
-class Warning:  # noqa: A001 - the protocol's name for it
+class Warning:
     message: str
     category: str
     filename: str

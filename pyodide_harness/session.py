@@ -67,6 +67,7 @@ class PyodideItem(pytest.Item):
         self.suite_nodeid = suite_nodeid
         self.runtime = runtime
         self.suite_location = suite_location
+        self.deselected = False  # deselected inside the runtime (-k, -m, shard, conftest)
 
     def runtest(self) -> None:  # pragma: no cover - the runtime runs it
         raise NotImplementedError("run inside the Pyodide runtime")
@@ -90,6 +91,16 @@ class RuntimeState:
     reported: set[str] = field(default_factory=set)  # suite nodeids with a final report
     collect_errors: list[pytest.CollectReport] = field(default_factory=list)
     exitstatus: int | None = None
+    failures: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def total(self) -> int:
+        return sum(not i.deselected for i in self.items.values())
+
+    def progress(self) -> str:
+        failed = f", {self.failures} failed" if self.failures else ""
+        return f"{self.name} {len(self.reported)}/{self.total}{failed}"
 
 
 class HarnessSession:
@@ -103,6 +114,7 @@ class HarnessSession:
         self.controller: Controller | None = None
         self._events: Iterator[tuple[str, Event]] | None = None
         self._backlog: list[tuple[str, Event]] = []
+        self._last_progress = time.monotonic()
         self._tmp: Path | None = None
         self._collecting = True
 
@@ -172,9 +184,8 @@ class HarnessSession:
         left_out = f"; left out {', '.join(tree.excluded)}" if tree.excluded else ""
         self._say(f"test tree: {tree.files} files, {tree.size // 1024} KiB{left_out}")
         installs = (*resolution.wheels, *(w.path for w in self.intake.wheels))
-        self._say("installing " + ", ".join(p.name for p in self.intake.wheels and
-                                               [w.path for w in self.intake.wheels])
-                  + f" with {len(resolution.wheels)} dependencies")
+        self._say(f"installing {', '.join(w.path.name for w in self.intake.wheels)} with "
+                  f"{len(resolution.wheels)} dependencies")
         base_options = self._inner_options(top_level)
         rconfig = RuntimeConfig(node=s.node, browser_paths=dict(s.browser_paths), sockfs=s.sockfs)
         work = []
@@ -264,12 +275,11 @@ class HarnessSession:
             for rep in state.collect_errors:
                 hook.pytest_collectreport(report=rep)
             runtime_items = list(state.items.values())
-            chosen = [i for i in runtime_items if not getattr(i, "_pyodide_deselected", False)]
-            deselected += [i for i in runtime_items if getattr(i, "_pyodide_deselected", False)]
+            chosen = [i for i in runtime_items if not i.deselected]
+            deselected += [i for i in runtime_items if i.deselected]
+            result: list[pytest.Item | pytest.Collector] = [*runtime_items]
             hook.pytest_collectreport(
-                report=pytest.CollectReport(
-                    nodeid="", outcome="passed", longrepr=None, result=runtime_items
-                )
+                report=pytest.CollectReport(nodeid="", outcome="passed", longrepr=None, result=result)
             )
             items += chosen
         if deselected:
@@ -288,26 +298,30 @@ class HarnessSession:
         session.testscollected = len(session.items)
 
     def _make_items(self, state: RuntimeState, event: protocol.Collected) -> None:
+        """One host item per suite test; deselected ones too, so pytest counts them."""
         session = self.config.stash.get(_SESSION_KEY, None)
         assert session is not None
-        for ci in [*event.items, *({"nodeid": d} for d in event.deselected)]:
-            if isinstance(ci, dict):
-                nodeid, location, keywords, desel = ci["nodeid"], (ci["nodeid"].split("::")[0], None, ci["nodeid"]), [], True
-            else:
-                nodeid, location, keywords, desel = ci.nodeid, ci.location, ci.keywords, False
-            name = nodeid.rsplit("::", 1)[-1] if "::" in nodeid else nodeid
+        deselected = [
+            protocol.CollectedItem(d, (d.split("::")[0], None, d.rsplit("::", 1)[-1]), [])
+            for d in event.deselected
+        ]
+        for ci, is_deselected in [*((i, False) for i in event.items),
+                                  *((i, True) for i in deselected)]:
+            if ci.nodeid in state.items:  # a resumed session re-announces what is left
+                continue
+            name = ci.nodeid.rsplit("::", 1)[-1]
             item = PyodideItem.from_parent(
                 session,
                 name=f"{name}{RUNTIME_SEP}{state.name}",
-                nodeid=host_nodeid(nodeid, state.name),
-                suite_nodeid=nodeid,
+                nodeid=host_nodeid(ci.nodeid, state.name),
+                suite_nodeid=ci.nodeid,
                 runtime=state.name,
-                suite_location=location,
+                suite_location=ci.location,
             )
-            item.extra_keyword_matches.update(keywords)
+            item.extra_keyword_matches.update(ci.keywords)
             item.extra_keyword_matches.add(state.name)
-            item._pyodide_deselected = desel  # type: ignore[attr-defined]
-            state.items[nodeid] = item
+            item.deselected = is_deselected
+            state.items[ci.nodeid] = item
 
     # -- running ------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -376,24 +390,37 @@ class HarnessSession:
                 item = state.items.get(data["nodeid"])
                 if item is not None:
                     item.ihook.pytest_runtest_logreport(report=rep)
+                if rep.failed:
+                    state.failures += 1
             case protocol.TestFinished(nodeid=nodeid):
                 state.current = None
                 state.reported.add(nodeid)
                 item = state.items.get(nodeid)
                 if item is not None:
                     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+                self._maybe_progress()
             case protocol.Warning():
                 self._warn(state, event)
             case protocol.SessionFinished(exitstatus=status):
                 state.exitstatus = status
             case protocol.InternalError(text=text):
                 self._runtime_failed(state, "the in-runtime pytest session failed:\n" + text)
-            case protocol.Done():
+            case protocol.Done(seconds=seconds):
                 state.finished = True
+                self._say(f"{state.progress()} done in {seconds:.1f}s "
+                          f"(exit status {state.exitstatus})")
             case protocol.RuntimeError_(text=text):
                 self._runtime_failed(state, text)
             case protocol.Crashed(reason=reason, output=output):
                 self._crashed(state, reason, output)
+
+    def _maybe_progress(self, every: float = 5.0) -> None:
+        """A line with every runtime's tests done / total and failures, at most every 5 s."""
+        now = time.monotonic()
+        if now - self._last_progress < every:
+            return
+        self._last_progress = now
+        self._say("progress: " + " | ".join(s.progress() for s in self.states.values()))
 
     def _rebuild(self, data: dict[str, Any], state: RuntimeState) -> Any:
         """A runtime's serialized report as a host report of the host's item."""
@@ -483,7 +510,7 @@ class HarnessSession:
             return
         session_items = self._session_items()
         for nodeid, item in state.items.items():
-            if nodeid in state.reported or getattr(item, "_pyodide_deselected", False):
+            if nodeid in state.reported or item.deselected:
                 continue
             if item not in session_items:
                 continue
@@ -517,4 +544,3 @@ class HarnessSession:
 
 
 _SESSION_KEY = pytest.StashKey[pytest.Session]()
-_ = time  # reserved for per-runtime timings

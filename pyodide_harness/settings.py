@@ -11,7 +11,9 @@ from .errors import HarnessError
 ALL_RUNTIMES = ("chromium", "firefox", "node")
 
 UNKNOWN_RUNTIME = "Unknown runtime {name!r} in {where}; choose from {choices}"
-BAD_BROWSER_PATH = "Invalid --pyodide-browser-path {value!r}: use BROWSER=PATH, e.g. chromium=/usr/bin/chromium"
+BAD_BROWSER_PATH = (
+    "Invalid --pyodide-browser-path {value!r}: use BROWSER=PATH, e.g. chromium=/usr/bin/chromium"
+)
 
 
 @dataclass(frozen=True)

