@@ -11,15 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from pyodide_harness.dependencies import PIP_PLATFORM_ARGS
+
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 MSGPACK_VERSION = "1.2.4"
-PIP_PYODIDE = (
-    "--only-binary=:all:", "--platform", "pyemscripten_2026_0_wasm32", "--platform", "any",
-    "--python-version", "3.14", "--implementation", "cp", "--abi", "cp314", "--abi", "abi3",
-    "--abi", "none",
-)
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +31,7 @@ def msgpack_sdist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     """msgpack's real wasm wheel from PyPI and its unpacked sdist (for its test suite)."""
     where = tmp_path_factory.mktemp("msgpack")
     pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(where)]
-    subprocess.run([*pip, *PIP_PYODIDE, f"msgpack=={MSGPACK_VERSION}"], check=True)
+    subprocess.run([*pip, *PIP_PLATFORM_ARGS, f"msgpack=={MSGPACK_VERSION}"], check=True)
     subprocess.run([*pip, "--no-binary=:all:",
                     f"msgpack=={MSGPACK_VERSION}"], check=True)
     wheel = next(where.glob("msgpack-*-pyemscripten_2026_0_wasm32.whl"))

@@ -1,9 +1,17 @@
-"""Runs several runtimes at once and hands their events to the (synchronous) host.
+"""Runs several runtimes at once, supervises them, and hands their events to the host.
 
 pytest's hooks run on the main thread; the runtimes are asyncio tasks (Node
 processes, Playwright browsers) on one event loop in a background thread. Events
 cross over through a thread-safe queue, in arrival order, tagged with the runtime
-that sent them; start-up costs of the runtimes overlap instead of adding up.
+that sent them, so start-up costs overlap instead of adding up.
+
+Supervision lives here because it is the same for every runtime:
+- a watchdog gives each test phase its timeout, then interrupts the test through
+  Pyodide's interrupt buffer, then, after a grace period, closes the runtime;
+- a runtime that dies after collection (crash, fatal error, killed process or the
+  watchdog) is started again and resumes after the tests already done, up to
+  ``max_restarts`` times. Death before collection is not retried: it would only
+  die again.
 """
 
 from __future__ import annotations
@@ -11,25 +19,52 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from . import protocol
 from .protocol import Crashed, Event
 from .runners.base import Runtime, RuntimeJob
 
 
 @dataclass(frozen=True)
 class Finished:
-    """Not a protocol event: the runtime's task is over (after Done or Crashed)."""
+    """Not a protocol event: the runtime's task is over (after Done or a final Crashed)."""
+
+
+@dataclass(frozen=True)
+class Supervision:
+    default_timeout: float | None = None  # the inner session computes each test's own
+    grace: float = 10.0  # seconds an interrupt gets to land before the runtime is closed
+    max_restarts: int = 5
+    poll: float = 0.25
+
+
+@dataclass
+class _Attempt:
+    """What one session of a runtime has done so far, seen through its events."""
+
+    collected: bool = False
+    done: bool = False
+    current: str | None = None
+    timeout: float | None = None
+    last_event: float = field(default_factory=time.monotonic)
+    finished: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    crash: Crashed | None = None
+    timed_out: tuple[str, float] | None = None  # (test, timeout) the watchdog acted on
 
 
 class Controller:
     """Start runtimes, iterate over ``(runtime name, event)``, stop them all."""
 
-    def __init__(self, work: Sequence[tuple[Runtime, RuntimeJob]]) -> None:
+    def __init__(self, work: Sequence[tuple[Runtime, RuntimeJob]],
+                 supervision: Supervision | None = None) -> None:
         self._work = list(work)
+        self.supervision = supervision or Supervision()
         self._queue: queue.Queue[tuple[str, Event | Finished]] = queue.Queue()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
@@ -41,25 +76,114 @@ class Controller:
         self._thread.start()
         for runtime, job in self._work:
             self._futures.append(
-                asyncio.run_coroutine_threadsafe(self._run(runtime, job), self._loop)
+                asyncio.run_coroutine_threadsafe(self._supervise(runtime, job), self._loop)
             )
             self._running += 1
 
-    async def _run(self, runtime: Runtime, job: RuntimeJob) -> None:
+    async def _supervise(self, runtime: Runtime, job: RuntimeJob) -> None:
+        name = runtime.name
+        done_before: list[str] = []
+        restarts = 0
+        try:
+            while True:
+                attempt = _Attempt()
+                options = dict(job.options)
+                if done_before:
+                    options["skip"] = list(done_before)
+                await self._attempt(runtime, replace(job, options=options), attempt)
+                if attempt.done:
+                    return
+                crash = self._crash_event(name, attempt)
+                will_restart = attempt.collected and restarts < self.supervision.max_restarts
+                self._queue.put((name, replace(crash, will_restart=will_restart,
+                                               restarts=restarts)))
+                if not will_restart:
+                    return
+                restarts += 1
+                done_before += attempt.finished
+                if attempt.current is not None:
+                    done_before.append(attempt.current)
+        finally:
+            self._queue.put((name, Finished()))
+
+    async def _attempt(self, runtime: Runtime, job: RuntimeJob, attempt: _Attempt) -> None:
+        """Run one session, watching it; Crashed and runtime errors are kept, not passed on."""
         name = runtime.name
 
         def emit(event: Event) -> None:
+            attempt.last_event = time.monotonic()
+            match event:
+                case protocol.Crashed():
+                    attempt.crash = event
+                    return
+                case protocol.RuntimeError_(text=text):
+                    attempt.errors.append(text)
+                    if not attempt.collected:
+                        self._queue.put((name, event))
+                    return
+                case protocol.Collected():
+                    attempt.collected = True
+                case protocol.TestStarted(nodeid=nodeid, timeout=timeout):
+                    attempt.current, attempt.timeout = nodeid, timeout
+                    attempt.timed_out = None
+                case protocol.TestFinished(nodeid=nodeid):
+                    attempt.finished.append(nodeid)
+                    attempt.current = attempt.timeout = None
+                case protocol.Done():
+                    attempt.done = True
+                case _:
+                    pass
             self._queue.put((name, event))
 
+        watchdog = asyncio.create_task(self._watch(runtime, attempt))
         try:
             await runtime.run(job, emit)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a runner bug or a launch failure: still a report
-            emit(Crashed(reason=f"{name} failed: {exc}", output=traceback.format_exc()))
+        except Exception as exc:  # a launch failure or a runner bug: still a report
+            attempt.crash = Crashed(reason=f"failed: {exc}", output=traceback.format_exc())
         finally:
+            watchdog.cancel()
             await runtime.close()
-            self._queue.put((name, Finished()))
+
+    async def _watch(self, runtime: Runtime, attempt: _Attempt) -> None:
+        interrupted_at: float | None = None
+        current: str | None = None
+        while True:
+            await asyncio.sleep(self.supervision.poll)
+            if attempt.current != current:  # a new test: a fresh budget
+                current, interrupted_at, attempt.timed_out = attempt.current, None, None
+            limit = attempt.timeout or self.supervision.default_timeout
+            if current is None or not limit:
+                continue
+            now = time.monotonic()
+            if interrupted_at is None:
+                if now - attempt.last_event > limit:
+                    attempt.timed_out = (current, limit)
+                    interrupted_at = now
+                    if not await runtime.interrupt():
+                        interrupted_at = now - self.supervision.grace
+            elif attempt.last_event > interrupted_at:
+                interrupted_at = None  # the interrupt landed: the test reported, go on
+                attempt.timed_out = None
+            elif now - interrupted_at >= self.supervision.grace:
+                await runtime.close()  # run() now returns and the attempt is judged
+                return
+
+    def _crash_event(self, name: str, attempt: _Attempt) -> Crashed:
+        output = "\n".join([*attempt.errors, attempt.crash.output if attempt.crash else ""])
+        if attempt.timed_out is not None and attempt.timed_out[0] == attempt.current:
+            reason = (f"Timeout (>{attempt.timed_out[1]:g}s) in {name}: the interrupt did not "
+                      f"land within {self.supervision.grace:g}s, so {name} was stopped")
+        elif attempt.errors:
+            first = attempt.errors[0].strip().splitlines()
+            reason = f"{name} failed fatally ({first[0] if first else 'unknown error'})"
+        elif attempt.crash is not None:
+            reason = attempt.crash.reason
+        else:
+            reason = f"{name} stopped without finishing its session"
+        details = dict(attempt.crash.details) if attempt.crash else {}
+        return Crashed(reason=reason, output=output.strip(), details=details)
 
     def events(self, timeout: float | None = None) -> Iterator[tuple[str, Event]]:
         """Yield events until every runtime has finished."""
@@ -83,7 +207,7 @@ class Controller:
 
         try:
             asyncio.run_coroutine_threadsafe(_drain(), self._loop).result(timeout=60)
-        except Exception:
+        except Exception:  # closing must not mask the run's own outcome
             pass
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -13,7 +13,7 @@ import pytest
 from . import DEFAULT_PYODIDE_VERSION
 from .errors import HarnessError
 from .runners import RUNTIMES
-from .settings import Settings, parse_browser_paths, parse_runtimes
+from .settings import Settings, parse_browser_paths, parse_runtimes, parse_timeout
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 
@@ -28,6 +28,10 @@ HELP = {
     "requirement": "Extra requirement to install in the runtime, e.g. 'hypothesis>=6'; repeatable",
     "requirements": "Requirements file whose entries are installed in the runtime; repeatable",
     "group": "PEP 735 dependency group of pyproject.toml to install in the runtime; repeatable",
+    "timeout": "Timeout in seconds of each test phase inside the runtime, 0 for none "
+    "(default 300; a test's timeout marker or the suite's timeout ini wins)",
+    "max_restarts": "How often a runtime that died is restarted before its remaining tests "
+    "are reported as not run (default 5)",
     "browser_path": "Browser executable, as BROWSER=PATH (e.g. chromium=/usr/bin/chromium); "
     "repeatable",
 }
@@ -50,6 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=HELP["group"])
     group.addoption("--pyodide-browser-path", action="append", default=[],
                     metavar="BROWSER=PATH", help=HELP["browser_path"])
+    group.addoption("--pyodide-timeout", default=None, metavar="SECONDS", help=HELP["timeout"])
+    group.addoption("--pyodide-max-restarts", default=None, type=int, metavar="N",
+                    help=HELP["max_restarts"])
+    parser.addini("pyodide_timeout", HELP["timeout"], default="300")
     parser.addini("pyodide_runtimes", HELP["runtime"], type="args", default=[])
     parser.addini("pyodide_version", HELP["version"], default=DEFAULT_PYODIDE_VERSION)
 
@@ -74,6 +82,10 @@ def resolve_settings(config: pytest.Config) -> Settings:
         requirements=tuple(opt.pyodide_requirement),
         requirements_files=tuple(Path(p) for p in opt.pyodide_requirements),
         dependency_groups=tuple(opt.pyodide_dependency_group),
+        timeout=parse_timeout(opt.pyodide_timeout, "--pyodide-timeout")
+        if opt.pyodide_timeout is not None
+        else parse_timeout(config.getini("pyodide_timeout"), "ini pyodide_timeout"),
+        max_restarts=opt.pyodide_max_restarts if opt.pyodide_max_restarts is not None else 5,
     )
 
 

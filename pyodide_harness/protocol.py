@@ -69,6 +69,7 @@ class CollectReport:
 @dataclass(frozen=True)
 class TestStarted:
     nodeid: str
+    timeout: float | None = None  # seconds per phase the watchdog allows (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,17 @@ class RuntimeError_:
 
 @dataclass(frozen=True)
 class Crashed:
-    """Made by the host, not sent: the runtime died before ``Done``."""
+    """Made by the host, not sent: the runtime died before ``Done``.
+
+    ``will_restart`` says whether the controller starts the runtime again and
+    resumes after the tests already done (see ``controller.py``).
+    """
 
     reason: str
     output: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    will_restart: bool = False
+    restarts: int = 0
 
 
 Event: TypeAlias = (
@@ -184,7 +191,8 @@ def decode(message: str) -> Event:
             case "collect_report":
                 return CollectReport(d["report"])
             case "test_started":
-                return TestStarted(d["nodeid"])
+                timeout = d.get("timeout")
+                return TestStarted(d["nodeid"], float(timeout) if timeout else None)
             case "test_report":
                 return TestReport(d["report"])
             case "test_finished":

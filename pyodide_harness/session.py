@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from . import dependencies, distribution, protocol, wheels
-from .controller import Controller
+from .controller import Controller, Supervision
 from .errors import HarnessError
 from .protocol import Event
 from .runners import RuntimeConfig, RuntimeJob, create
@@ -42,7 +42,7 @@ PACKAGE_MISSING = (
     "{runtime}: {name} (from {wheel}) cannot be imported in the runtime after installation; "
     "check the wheel's contents and `pyodide.loadPackage` messages above."
 )
-RUNTIME_DIED = "{runtime} {reason} while running {nodeid}"
+RUNTIME_DIED = "{reason} while running {nodeid}"
 ROOTDIR_MISPLACED = (
     "pytest chose rootdir {rootdir}, not {project} where {config_file} is: an option value "
     "given as a separate argument ({values}) lies outside the project, and pytest takes it for "
@@ -51,6 +51,9 @@ ROOTDIR_MISPLACED = (
 )
 CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 NOT_RUN = "not run: {runtime} stopped before this test ({why})"
+RESTARTING = "{runtime}: restarting ({attempt}/{cap}) after: {reason}"
+RESTART_CAP = ("{runtime}: stopped after {restarts} restarts (--pyodide-max-restarts={cap}); "
+               "{count} tests not run")
 
 
 def host_nodeid(nodeid: str, runtime: str) -> str:
@@ -247,6 +250,7 @@ class HarnessSession:
             "collect_only": bool(opt.collectonly),
             "package": main.name,
             "top_level": top_level,
+            "timeout": self.settings.timeout,
         }
 
     # -- collection -------------------------------------------------------------------------
@@ -256,7 +260,9 @@ class HarnessSession:
             work = self._prepare()
         except HarnessError as exc:
             pytest.exit(str(exc), returncode=exc.exit_code)
-        self.controller = Controller(work)
+        s = self.settings
+        self.controller = Controller(work, Supervision(
+            default_timeout=s.timeout or None, max_restarts=s.max_restarts))
         self.controller.start()
         self._events = self.controller.events()
         self._say("started " + ", ".join(self.states) + " (booting Pyodide, installing wheels)")
@@ -372,9 +378,12 @@ class HarnessSession:
             case protocol.SessionStarted(pytest_version=pv, python_version=pyv):
                 state.environment.update({"pytest_version": pv, "python_version": pyv})
             case protocol.Collected():
+                if not state.collected:
+                    self._check_origins(state, event)
                 self._make_items(state, event)
-                self._check_origins(state, event)
                 state.collected = True
+            case protocol.CollectReport() if state.collected:
+                pass  # a restarted session collects again; its errors were reported once
             case protocol.CollectReport(report=data):
                 rep = self._rebuild(data, state)
                 assert isinstance(rep, pytest.CollectReport)
@@ -411,8 +420,8 @@ class HarnessSession:
                           f"(exit status {state.exitstatus})")
             case protocol.RuntimeError_(text=text):
                 self._runtime_failed(state, text)
-            case protocol.Crashed(reason=reason, output=output):
-                self._crashed(state, reason, output)
+            case protocol.Crashed():
+                self._crashed(state, event)
 
     def _maybe_progress(self, every: float = 5.0) -> None:
         """A line with every runtime's tests done / total and failures, at most every 5 s."""
@@ -431,6 +440,9 @@ class HarnessSession:
                 path = str(self.config.rootpath / path[len(RUNTIME_PROJECT_DIR) + 1:])
             data = {**data, "longrepr": (path, lineno, reason)}
         rep = self.config.hook.pytest_report_from_serializable(config=self.config, data=data)
+        item = state.items.get(rep.nodeid)
+        if item is not None:  # the host's location, so headlines name the runtime too
+            rep.location = item.location
         rep.nodeid = host_nodeid(rep.nodeid, state.name) if rep.nodeid else f"<{state.name}>"
         rep.pyodide_runtime = state.name
         return rep
@@ -468,34 +480,46 @@ class HarnessSession:
             state.environment["wheel"] = ", ".join(w.path.name for w in self.intake.wheels)
 
     def _runtime_failed(self, state: RuntimeState, text: str) -> None:
+        """A runtime that failed before collecting: one collection error, once."""
+        if state.finished:
+            return
         if not state.collected:
             state.collect_errors.append(
                 pytest.CollectReport(nodeid=f"<{state.name}>", outcome="failed",
                                      longrepr=f"{state.name}: {text}", result=[])
             )
-            state.finished = True
-        elif not self._collecting:
-            self._report_not_run(state, text.splitlines()[0] if text else "runtime error")
-
-    def _crashed(self, state: RuntimeState, reason: str, output: str) -> None:
         state.finished = True
-        if not state.collected or self._collecting:
-            if not state.collected:
-                self._runtime_failed(state, f"{reason}\n{output}")
-            else:
-                self._backlog.append((state.name, protocol.Crashed(reason, output)))
+
+    def _crashed(self, state: RuntimeState, event: protocol.Crashed) -> None:
+        if not state.collected:
+            self._runtime_failed(state, f"{event.reason}\n{event.output}".strip())
+            return
+        if self._collecting:  # reported once the items exist
+            self._backlog.append((state.name, event))
             return
         nodeid = state.current
         if nodeid is not None and nodeid in state.items:
             item = state.items[nodeid]
             when = "setup" if "setup" not in state.phases_seen else (
                 "call" if "call" not in state.phases_seen else "teardown")
-            text = RUNTIME_DIED.format(runtime=state.name, reason=reason, nodeid=nodeid)
-            self._synthetic(item, "failed", when, f"{text}\n{output}")
+            if event.reason.startswith("Timeout"):
+                text = f"{event.reason}, while running {nodeid}"
+            else:
+                text = RUNTIME_DIED.format(runtime=state.name, reason=event.reason, nodeid=nodeid)
+            self._synthetic(item, "failed", when, f"{text}\n{event.output}".rstrip())
             item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
             state.reported.add(nodeid)
             state.current = None
-        self._report_not_run(state, reason)
+        if event.will_restart:
+            self._say(RESTARTING.format(runtime=state.name, attempt=event.restarts + 1,
+                                        cap=self.settings.max_restarts, reason=event.reason))
+            return
+        left = state.total - len(state.reported)
+        if left and event.restarts >= self.settings.max_restarts:
+            self._say(RESTART_CAP.format(runtime=state.name, restarts=event.restarts,
+                                         cap=self.settings.max_restarts, count=left))
+        state.finished = True
+        self._report_not_run(state, event.reason)
 
     def _synthetic(self, item: PyodideItem, outcome: str, when: str, text: str) -> None:
         rep = pytest.TestReport(

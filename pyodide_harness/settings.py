@@ -28,11 +28,24 @@ class Settings:
     requirements_files: tuple[Path, ...] = ()
     dependency_groups: tuple[str, ...] = ()
     sockfs: bool = True
+    timeout: float = 300.0  # per test phase; 0 for none
+    max_restarts: int = 5
 
     @property
     def explicit_requirements(self) -> bool:
         """Any requirement option given turns off the pyproject test-dependency detection."""
         return bool(self.requirements or self.requirements_files or self.dependency_groups)
+
+
+def parse_timeout(value: str, where: str) -> float:
+    """A timeout in seconds, 0 for none (pytest-timeout's wording for the error)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise HarnessError(f"Invalid timeout {value!r} from {where}: give seconds, or 0 for none")
+    return seconds
 
 
 def parse_runtimes(values: list[str], where: str, known: tuple[str, ...]) -> tuple[str, ...]:

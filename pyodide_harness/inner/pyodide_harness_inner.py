@@ -19,6 +19,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -31,6 +32,15 @@ import pytest
 PROTOCOL_VERSION = 1
 
 Emit = Callable[[dict[str, Any]], None]
+
+
+class PyodideTimeout(Exception):
+    """Raised into a test by the host's watchdog (through Pyodide's interrupt buffer)."""
+
+
+# Shown as "PyodideTimeout: Timeout (>5s) in node" in pytest's summaries, not with
+# this file's module path, which means nothing to the suite's maintainer.
+PyodideTimeout.__module__ = "builtins"
 
 
 def shard_of(nodeid: str, total: int) -> int:
@@ -49,6 +59,7 @@ class InnerPlugin:
         self.take_async_errors = take_async_errors
         self.deselected: list[str] = []
         self.config: pytest.Config | None = None
+        self.current_timeout: float | None = None
 
     # -- helpers -----------------------------------------------------------------------
     def _serialize(self, report: pytest.CollectReport | pytest.TestReport) -> dict[str, Any]:
@@ -59,9 +70,37 @@ class InnerPlugin:
         return data
 
     # -- session -------------------------------------------------------------------------
+    def pytest_addoption(self, parser: pytest.Parser) -> None:
+        # pytest-timeout is disabled in here (its signal method needs setitimer, which
+        # Pyodide lacks); its ini key keeps meaning what it means, for our watchdog.
+        parser.addini("timeout", "Per-test timeout in seconds (enforced by pyodide-harness)")
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
+        config.addinivalue_line("markers", "timeout(seconds): per-test timeout (pyodide-harness)")
+        signal.signal(signal.SIGINT, self._on_interrupt)
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        if self.current_timeout is None:
+            raise KeyboardInterrupt
+        raise PyodideTimeout(f"Timeout (>{self.current_timeout:g}s) in {self.runtime}")
+
+    def _timeout_for(self, item: pytest.Item) -> float | None:
+        """The test's timeout marker, else the suite's ``timeout`` ini, else the harness's."""
+        marker = item.get_closest_marker("timeout")
+        value: Any = None
+        if marker is not None:
+            value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
+        if value is None and self.config is not None:
+            value = self.config.getini("timeout") or None
+        if value is None:
+            value = self.options.get("timeout")
+        try:
+            seconds = float(value) if value is not None else 0.0
+        except (TypeError, ValueError):
+            seconds = 0.0
+        return seconds if seconds > 0 else None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.emit(
@@ -171,8 +210,17 @@ class InnerPlugin:
         return origins
 
     # -- running -------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        self.current_timeout = self._timeout_for(item)
+        try:
+            return (yield)
+        finally:
+            self.current_timeout = None
+
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        self.emit({"event": "test_started", "nodeid": nodeid, "location": list(location)})
+        self.emit({"event": "test_started", "nodeid": nodeid, "location": list(location),
+                   "timeout": self.current_timeout})
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
@@ -222,7 +270,7 @@ class InnerPlugin:
 
 def pytest_args(options: dict[str, Any]) -> list[str]:
     """The in-runtime pytest command line the host asked for."""
-    args = ["-p", "no:cacheprovider", "-q", f"--rootdir={options['rootdir']}"]
+    args = ["-p", "no:cacheprovider", "-p", "no:timeout", f"--rootdir={options['rootdir']}"]
     args += list(options.get("extra_args", ()))
     if options.get("collect_only"):
         args.append("--collect-only")

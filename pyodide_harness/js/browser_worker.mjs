@@ -19,6 +19,7 @@ self.onmessage = async (e) => {
       innerSource,
       options: job.options,
       env: job.env,
+      interruptBuffer: job.interruptBuffer,
       emit: (s) => postMessage(s),
       log,
       environment: { ...job.environment, user_agent: navigator.userAgent },

@@ -23,6 +23,9 @@ function jspiActive() {
  * @param {object} o.environment      what the host records about this runtime
  * @param {(pyodide: any) => Promise<void>} [o.prepare] runtime-specific set-up after boot
  * @param {object} [o.env]            environment variables for Python
+ * @param {(err: any) => void} [o.onFatal] called after a fatal error was reported
+ * @param {Int32Array} [o.interruptBuffer] shared with whoever enforces timeouts: writing
+ *                                      2 (SIGINT) interrupts the running test
  */
 export async function runSession(o) {
   const emitEvent = (event) => o.emit(JSON.stringify(event));
@@ -35,6 +38,20 @@ export async function runSession(o) {
     env: { HOME: "/home/pyodide", ...(o.env || {}) },
   });
   const tBoot = performance.now();
+  if (o.interruptBuffer) pyodide.setInterruptBuffer(o.interruptBuffer);
+  // After a fatal error (a wasm trap, abort, os._exit in a browser) Pyodide can never
+  // run again and the session's promise may never settle: say so at once, so the
+  // host restarts the runtime instead of waiting for its watchdog.
+  if (pyodide._api) {
+    pyodide._api.on_fatal = (err) => {
+      const status = err && err.status !== undefined ? ` (exit status ${err.status})` : "";
+      emitEvent({
+        event: "runtime_error",
+        text: `Pyodide fatal error${status}: ${err}${err && err.stack ? "\n" + err.stack : ""}`,
+      });
+      if (o.onFatal) o.onFatal(err);
+    };
+  }
   if (o.prepare) await o.prepare(pyodide, asyncErrors);
   const installErrors = [];
   await pyodide.loadPackage(o.wheels, {
@@ -55,7 +72,7 @@ export async function runSession(o) {
   });
   if (installErrors.length) {
     emitEvent({ event: "install_failed", messages: installErrors });
-    return 3;
+    throw new Error("installing the wheels failed");
   }
   pyodide.FS.mkdirTree(PROJECT_DIR);
   pyodide.unpackArchive(o.testArchive, "zip", { extractDir: PROJECT_DIR });

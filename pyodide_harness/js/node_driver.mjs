@@ -3,6 +3,7 @@
 // the runtime's own output goes to stderr.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import { runSession } from "./harness_core.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -21,6 +22,27 @@ process.on("uncaughtException", (err) => {
   else pending.push(text);
 });
 
+// Python blocks this thread while a test runs, so the host's commands on stdin are
+// read by a small worker thread: "interrupt" writes SIGINT into Pyodide's interrupt
+// buffer; end of input (the host died) ends the process, so nothing is orphaned.
+const interruptBuffer = new Int32Array(new SharedArrayBuffer(4));
+const watcher = new Worker(
+  `
+  const { workerData } = require("node:worker_threads");
+  const net = require("node:net");
+  // An async pipe handle, never a blocking read: a thread blocked in a read
+  // could not be stopped and would keep the process from exiting.
+  const input = new net.Socket({ fd: 0, readable: true, writable: false });
+  input.on("data", (chunk) => {
+    if (chunk.toString("utf8").includes("interrupt")) Atomics.store(workerData, 0, 2);
+  });
+  input.on("end", () => process.kill(process.pid, "SIGKILL"));
+  input.on("error", () => process.kill(process.pid, "SIGKILL"));
+  `,
+  { eval: true, workerData: interruptBuffer },
+);
+watcher.unref();
+
 const { loadPyodide } = await import(pathToFileURL(job.indexURL + "pyodide.mjs").href);
 try {
   const status = await runSession({
@@ -33,6 +55,8 @@ try {
     emit: out,
     log,
     env: job.env,
+    interruptBuffer,
+    onFatal: () => process.exit(70),
     environment: {
       runtime: "node",
       runtime_version: `Node ${process.version}`,

@@ -50,8 +50,19 @@ class Runtime(Protocol):
         """Run one session to its end, emitting every event; never raise for a dead runtime."""
         ...
 
+    async def interrupt(self) -> bool:
+        """Ask the running test to stop (SIGINT through Pyodide's interrupt buffer).
+
+        Returns False when this runtime cannot be interrupted; the watchdog then
+        goes straight to ``close``.
+        """
+        ...
+
     async def close(self) -> None:
-        """Release everything (processes, browsers); safe to call twice."""
+        """Release everything (processes, browsers); safe to call twice.
+
+        Closing a running runtime makes ``run`` return (with a ``Crashed`` event).
+        """
         ...
 
 

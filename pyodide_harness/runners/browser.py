@@ -72,6 +72,7 @@ class BrowserRuntime:
         self._playwright: Any = None
         self._browser: Any = None
         self._server: Server | None = None
+        self._page: Any = None
 
     # -- launching ------------------------------------------------------------------------
     def choose_launch(self, managed_executable: str) -> Launch:
@@ -154,7 +155,7 @@ class BrowserRuntime:
                 finished.set()
 
         context = await browser.new_context()
-        page = await context.new_page()
+        self._page = page = await context.new_page()
         await page.expose_binding("__harnessEmit", receive)
         await page.expose_binding("__harnessLog", lambda _s, text: log_tail.append(text))
         page.on("crash", lambda _p: crashed("page crashed"))
@@ -166,7 +167,18 @@ class BrowserRuntime:
         await page.evaluate("job => window.__harnessStart(job)", json.loads(json.dumps(spec)))
         await finished.wait()
 
+    async def interrupt(self) -> bool:
+        page = self._page
+        if page is None:
+            return False
+        try:
+            await asyncio.wait_for(page.evaluate("window.__harnessInterrupt()"), 10)
+        except Exception:  # a page that cannot be reached cannot be interrupted
+            return False
+        return True
+
     async def close(self) -> None:
+        self._page = None
         browser, self._browser = self._browser, None
         playwright, self._playwright = self._playwright, None
         server, self._server = self._server, None

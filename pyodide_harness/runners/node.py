@@ -160,7 +160,7 @@ class NodeRuntime:
             str(DRIVER),
             str(job_file),
             cwd=job.workdir,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,  # commands; its end tells the driver we are gone
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             limit=STREAM_LIMIT,
@@ -200,6 +200,17 @@ class NodeRuntime:
                     details={"exit_code": code, "node": str(node.path), "version": node.version},
                 )
             )
+
+    async def interrupt(self) -> bool:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.returncode is not None:
+            return False
+        try:
+            proc.stdin.write(b"interrupt\n")
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True
 
     async def _kill(self) -> None:
         proc, self._proc = self._proc, None

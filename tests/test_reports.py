@@ -1,0 +1,350 @@
+"""Reports rendered from the results model: JUnit XML, badges, and index.html in real browsers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from junitparser import Error, Failure, JUnitXml, Skipped
+from test_results import SCRIPT_NODEID, make_results
+
+from pyodide_harness.reports import write_reports
+from pyodide_harness.reports.badges import (
+    Badge,
+    overall_badge,
+    runtime_badge,
+    text_width,
+    write_badges,
+)
+from pyodide_harness.reports.html import csp_hash, render_html
+from pyodide_harness.reports.junit import SUITE_PROPERTIES, junit_names, safe_filename, xml_safe
+from pyodide_harness.results import PackageRun, Results
+
+_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@pytest.fixture
+def report_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "report"
+    write_reports(make_results(), out)
+    return out
+
+
+def _single(results: Results, name: str) -> Results:
+    package = results.package(name)
+    assert package is not None
+    return Results([package], results.created, results.harness_version)
+
+
+def test_write_reports_writes_every_file(tmp_path: Path) -> None:
+    written = write_reports(make_results(), tmp_path / "out")
+    names = [path.name for path in written]
+    assert names == [
+        "results.json",
+        "junit.xml", "junit-node.xml", "junit-chromium.xml", "junit-firefox.xml",
+        "index.html",
+        "badge.svg", "badge.json", "badge-node.svg", "badge-chromium.svg", "badge-firefox.svg",
+    ]
+    assert all(path.is_file() and path.parent == tmp_path / "out" for path in written)
+
+
+# --- JUnit -----------------------------------------------------------------------------
+
+
+def test_xml_safe_escapes_what_xml_cannot_hold() -> None:
+    assert xml_safe("a\x00b\x1b[31mc\x0b\td\ne\r") == "a\\x00b\\x1b[31mc\\x0b\td\ne\r"
+    assert xml_safe(b"\xff\xfe".decode("utf-8", "surrogateescape")) == "\\xff\\xfe"
+    assert xml_safe("\ud800 \ufffe é ☃ \U0001f600") == "\\ud800 \\ufffe é ☃ \U0001f600"
+
+
+def test_junit_names_follow_pytest_with_runtime_prefix() -> None:
+    assert junit_names("test/test_x.py::TestA::test_y[1]", "node") == (
+        "node.test.test_x.TestA", "test_y[1]")
+    assert junit_names("test/test_x.py::test_y[a::b/c.py]", "msgpack.node") == (
+        "msgpack.node.test.test_x", "test_y[a::b/c.py]")
+    assert junit_names("test/test_x.py", "node") == ("node", "test.test_x")
+    assert safe_filename("web kit/1") == "web_kit_1"
+
+
+def test_junit_suites_counts_and_properties(report_dir: Path) -> None:
+    xml = JUnitXml.fromfile(str(report_dir / "junit.xml"))
+    suites = {suite.name: suite for suite in xml}
+    assert list(suites) == ["msgpack-node", "msgpack-chromium", "msgpack-firefox",
+                            "tinypkg-node", "tinypkg-chromium", "tinypkg-firefox"]
+    stats = {name: (s.tests, s.failures, s.errors, s.skipped) for name, s in suites.items()}
+    assert stats == {
+        "msgpack-node": (8, 1, 0, 2),
+        # failed test, not-run test, and the runtime error as its own case
+        "msgpack-chromium": (9, 1, 2, 2),
+        "msgpack-firefox": (8, 0, 1, 2),
+        "tinypkg-node": (3, 0, 0, 0),
+        "tinypkg-chromium": (3, 0, 0, 0),
+        "tinypkg-firefox": (2, 0, 0, 0),
+    }
+    assert (xml.tests, xml.failures, xml.errors) == (33, 2, 3)
+    suite_properties = suites["msgpack-node"].properties()  # type: ignore[no-untyped-call]
+    properties = {p.name: p.value for p in suite_properties}
+    assert set(SUITE_PROPERTIES) <= set(properties)
+    assert properties["pyodide_version"] == "314.0.7"
+    assert properties["runtime"] == "node"
+    assert properties["runtime_version"] == "Node v24.19.0"
+    assert properties["jspi"] == "true"
+    assert properties["wheel_sha256"] == "a" * 64
+    assert properties["package_version"] == "1.2.4"
+    assert suites["msgpack-node"].time == 1.5
+
+
+def test_junit_cases_carry_outcomes_tracebacks_and_output(report_dir: Path) -> None:
+    xml = JUnitXml.fromfile(str(report_dir / "junit.xml"))
+    chromium = next(suite for suite in xml if suite.name == "msgpack-chromium")
+    cases = {(case.classname, case.name): case for case in chromium}
+    failed = cases[("msgpack.chromium.test.test_basic", "test_unpack[1]")]
+    (failure,) = failed.result
+    assert isinstance(failure, Failure)
+    assert failure.message == "AssertionError: assert 1 == 2"
+    assert "E       AssertionError: assert 1 == 2" in (failure.text or "")
+    out = failed.system_out or ""
+    assert "Captured stdout call" in out
+    assert "nul\\x00 bell\\x07 backspace\\x08 vt\\x0b ff\\x0c \\x1b[31mred\\x1b[0m" in out
+    assert "bad bytes \\xff\\xfe end" in out
+    assert "\\x1b[33mcareful" in (failed.system_err or "")
+    (not_run,) = cases[("msgpack.chromium.test.test_crash", "test_after_crash")].result
+    assert isinstance(not_run, Error) and not_run.type == "not-run"
+    (crash,) = cases[("msgpack.chromium", "chromium runtime error")].result
+    assert isinstance(crash, Error) and crash.message == "Aborted(RuntimeError: unreachable)"
+    (skip,) = cases[("msgpack.chromium.test.test_basic.TestSkip", "test_skip")].result
+    assert isinstance(skip, Skipped) and skip.message == "needs threads"
+    (xfail,) = cases[("msgpack.chromium.test.test_xfail", "test_xfail")].result
+    assert isinstance(xfail, Skipped) and xfail.message == "xfail: known bug"
+    node = next(suite for suite in xml if suite.name == "msgpack-node")
+    evil = next(case for case in node if "<script>" in (case.name or ""))
+    assert evil.name == "test_name[<script>alert(1)</script>]"
+
+
+def test_junit_is_valid_xml_for_elementtree(report_dir: Path) -> None:
+    for path in sorted(report_dir.glob("junit*.xml")):
+        raw = path.read_bytes()
+        assert not _ILLEGAL_XML.search(raw.decode("utf-8")), path
+        root = ET.fromstring(raw)
+        assert root.tag == "testsuites"
+        for suite in root.iter("testsuite"):
+            cases = suite.findall("testcase")
+            assert int(suite.get("tests", "-1")) == len(cases)
+            assert int(suite.get("failures", "-1")) == len(suite.findall("testcase/failure"))
+            assert int(suite.get("errors", "-1")) == len(suite.findall("testcase/error"))
+            assert int(suite.get("skipped", "-1")) == len(suite.findall("testcase/skipped"))
+            names = {p.get("name") for p in suite.findall("properties/property")}
+            assert set(SUITE_PROPERTIES) <= names
+            # the JUnit schema puts properties before the test cases
+            assert suite[0].tag == "properties"
+    per_runtime = ET.parse(report_dir / "junit-firefox.xml").getroot()
+    assert [s.get("name") for s in per_runtime] == ["msgpack-firefox", "tinypkg-firefox"]
+
+
+def test_junit_single_package_names_suites_by_runtime(tmp_path: Path) -> None:
+    write_reports(_single(make_results(), "msgpack"), tmp_path)
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    assert [s.get("name") for s in root] == ["node", "chromium", "firefox"]
+    classnames = {case.get("classname") for case in root.iter("testcase")}
+    assert "node.test.test_basic" in classnames
+
+
+# --- badges ----------------------------------------------------------------------------
+
+
+def test_badge_json_is_a_shields_endpoint(report_dir: Path) -> None:
+    data = json.loads((report_dir / "badge.json").read_text())
+    assert data == {"schemaVersion": 1, "label": "pyodide 314", "message": "0/3 runtimes",
+                    "color": "red"}
+
+
+def test_badges_for_passing_and_partial_results(tmp_path: Path) -> None:
+    results = make_results()
+    tiny = _single(results, "tinypkg")
+    assert overall_badge(tiny) == Badge("pyodide 314", "3/3 runtimes", "brightgreen")
+    assert runtime_badge(tiny, "firefox") == Badge("pyodide 314 firefox", "100% passing",
+                                                   "brightgreen")
+    tiny.packages[0].runtimes[0].tests[0].outcome = "failed"
+    assert overall_badge(tiny) == Badge("pyodide 314", "2/3 runtimes", "yellow")
+    assert runtime_badge(tiny, "node") == Badge("pyodide 314 node", "66% passing", "yellow")
+    assert runtime_badge(results, "chromium") == Badge(
+        "pyodide 314 chromium", "81% passing, 1 error", "yellow")  # 9 of 11
+    assert overall_badge(Results([])) == Badge("pyodide", "no runs", "lightgrey")
+    write_badges(tiny, tmp_path)
+    assert json.loads((tmp_path / "badge.json").read_text()) == {
+        "schemaVersion": 1, "label": "pyodide 314", "message": "2/3 runtimes", "color": "yellow"}
+
+
+def test_badge_svg_texts_escaped_and_sized(report_dir: Path) -> None:
+    svg = (report_dir / "badge.svg").read_text()
+    root = ET.fromstring(svg)
+    texts = [el.text for el in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts == ["pyodide 314", "pyodide 314", "0/3 runtimes", "0/3 runtimes"]
+    assert 'fill="#e05d44"' in svg
+    node = ET.parse(report_dir / "badge-node.svg").getroot()
+    assert "pyodide 314 node: " in (node.get("aria-label") or "")
+    hostile = Badge('<b>"x"</b> & \x1b', "ok", "brightgreen").to_svg()
+    assert "<b>" not in hostile
+    assert ET.fromstring(hostile).find("{http://www.w3.org/2000/svg}title") is not None
+    short = int(Badge("a", "b", "red").to_svg().split('width="')[1].split('"')[0])
+    long = int(Badge("a much longer label", "b", "red").to_svg().split('width="')[1].split('"')[0])
+    assert long > short
+    assert text_width("mmm") > text_width("iii")
+
+
+# --- HTML without a browser ------------------------------------------------------------
+
+
+def test_html_is_self_contained_and_escaped(report_dir: Path) -> None:
+    page = (report_dir / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "MessagePack &lt;serializer&gt;" in page
+    assert page.count("<script") == 1
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "@import" not in page
+    assert not _ILLEGAL_XML.search(page.replace("\x1b", ""))  # nothing the parser rejects
+    assert "\\xff\\xfe" in page  # undecodable bytes shown as escapes
+    assert "\x1b" not in page  # ANSI colours dropped
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert f"script-src '{csp_hash(script)}'" in page
+    assert "default-src 'none'" in page
+
+
+def test_html_single_package_has_no_dashboard() -> None:
+    page = render_html(_single(make_results(), "tinypkg"))
+    assert 'id="dashboard"' not in page
+    assert 'id="dashboard"' in render_html(make_results())
+
+
+def test_html_renders_without_tests_or_runtimes() -> None:
+    empty = Results([PackageRun("empty", "1", "empty-1-py3-none-any.whl", "0" * 64)])
+    assert "empty 1" in render_html(empty)
+    assert "Pyodide compatibility report" in render_html(Results([]))
+
+
+# --- HTML in real browsers -------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+FIREFOX = "/usr/bin/firefox-esr"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+MSGPACK_TESTS = 8
+TINY_TESTS = 3
+
+
+@pytest.fixture(scope="module", params=["chromium", "firefox"])
+def browser(request: pytest.FixtureRequest) -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    name: str = request.param
+    executable = CHROMIUM if name == "chromium" else FIREFOX
+    if not Path(executable).exists() and shutil.which(executable) is None:
+        pytest.skip(f"{executable} is not installed")
+    with sync_api.sync_playwright() as playwright:
+        if name == "chromium":
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        else:
+            launched = playwright.firefox.launch(channel="moz-firefox", executable_path=FIREFOX)
+        yield launched
+        launched.close()
+
+
+@pytest.mark.browser
+def test_html_in_browser(browser: object, report_dir: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
+
+    assert isinstance(browser, Browser)
+    page: Page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    problems: list[str] = []
+    dialogs: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(f"console {message.type}: {message.text}")
+
+    def on_page_error(error: object) -> None:
+        problems.append(f"page error: {error}")
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    page.on("dialog", on_dialog)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto((report_dir / "index.html").as_uri())
+    page.wait_for_load_state("load")
+
+    msgpack = page.locator("section.package").nth(0)
+    matrix = msgpack.locator("[data-matrix]")
+    rows = matrix.locator("tr.test")
+    assert rows.count() == MSGPACK_TESTS
+    assert matrix.locator("td.cell").count() == MSGPACK_TESTS * 3
+    assert page.locator("section.package").nth(1).locator("td.cell").count() == TINY_TESTS * 3
+    assert page.locator("#dashboard td").count() == 2 * 3
+    # tests that differ between runtimes come first
+    first_rows = [rows.nth(i).get_attribute("data-group") or "" for i in range(MSGPACK_TESTS)]
+    assert first_rows == sorted(first_rows)  # "differs" sorts before "same"
+    assert first_rows.count("differs") == 5
+    all_shown = f"{MSGPACK_TESTS} of {MSGPACK_TESTS} tests shown"
+    assert matrix.locator(".shown").inner_text() == all_shown
+
+    # the outcome filter: unticking "passed" hides rows that passed everywhere
+    matrix.locator("input[data-filter-outcome='passed']").uncheck()
+    visible = [rows.nth(i).get_attribute("data-nodeid") for i in range(MSGPACK_TESTS)
+               if rows.nth(i).is_visible()]
+    assert "test/test_basic.py::test_pack" not in visible
+    assert "test/test_basic.py::test_unpack[1]" in visible  # failed in chromium
+    assert len(visible) == 7
+    matrix.locator("input[data-filter-outcome='passed']").check()
+
+    # the runtime filter: with only node, rows are judged by node's outcome
+    matrix.locator("input[data-filter-runtime='chromium']").uncheck()
+    matrix.locator("input[data-filter-runtime='firefox']").uncheck()
+    assert not matrix.locator("th[data-runtime='chromium']").is_visible()
+    matrix.locator("input[data-filter-outcome='passed']").uncheck()
+    assert matrix.locator(".shown").inner_text() == f"4 of {MSGPACK_TESTS} tests shown"
+    matrix.locator("input[data-filter-outcome='passed']").check()
+    matrix.locator("input[data-filter-runtime='chromium']").check()
+    matrix.locator("input[data-filter-runtime='firefox']").check()
+
+    # search by name
+    matrix.locator("input[type=search]").fill("XFAIL")
+    visible = [rows.nth(i).get_attribute("data-nodeid") for i in range(MSGPACK_TESTS)
+               if rows.nth(i).is_visible()]
+    assert visible == ["test/test_xfail.py::test_xpass", "test/test_xfail.py::test_xfail"]
+    matrix.locator("input[type=search]").fill("<script>")
+    assert matrix.locator(".shown").inner_text() == f"1 of {MSGPACK_TESTS} tests shown"
+    matrix.locator("input[type=search]").fill("")
+
+    # the hostile test name is text, not markup, and nothing ran
+    evil = matrix.locator(f"tr.test[data-nodeid='{SCRIPT_NODEID}'] td.nodeid")
+    assert evil.inner_text() == SCRIPT_NODEID
+    assert page.evaluate("() => document.querySelectorAll('script').length") == 1
+    assert dialogs == []
+
+    # a failure cell links to its opened traceback and captured output
+    failure_cell = matrix.locator(
+        "tr.test[data-nodeid='test/test_basic.py::test_unpack[1]'] td[data-runtime='chromium'] a")
+    failure_cell.click()
+    target = failure_cell.get_attribute("href")
+    assert target is not None
+    details = page.locator(f"details{target}")
+    assert details.get_attribute("open") is not None
+    assert "AssertionError: assert 1 == 2" in details.locator("pre").first.inner_text()
+    assert "Captured stdout call" in details.inner_text()
+    assert "nul\\x00 bell\\x07" in details.inner_text()  # control characters shown escaped
+
+    assert problems == []
+    assert all(url.startswith("file://") for url in requests), requests
+    page.screenshot(path=str(tmp_path / f"report-{browser.browser_type.name}.png"),
+                    full_page=True)
+    page.close()
