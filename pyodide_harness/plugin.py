@@ -13,7 +13,13 @@ import pytest
 from . import DEFAULT_PYODIDE_VERSION
 from .errors import HarnessError
 from .runners import RUNTIMES
-from .settings import Settings, parse_browser_paths, parse_runtimes, parse_timeout
+from .settings import (
+    Settings,
+    parse_browser_paths,
+    parse_runtimes,
+    parse_shard,
+    parse_timeout,
+)
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 
@@ -32,6 +38,14 @@ HELP = {
     "(default 300; a test's timeout marker or the suite's timeout ini wins)",
     "max_restarts": "How often a runtime that died is restarted before its remaining tests "
     "are reported as not run (default 5)",
+    "report_dir": "Write results.json, JUnit, HTML and badges into this directory (and a "
+    "journal as results arrive)",
+    "shard": "Run only shard K of N (K/N), a stable split of the tests; merge the report "
+    "dirs with `pyodide-harness merge`",
+    "baseline": "Baseline of known failures per runtime (from `pyodide-harness baseline`): "
+    "only new failures fail the run",
+    "xfail": "Expected failures per runtime, one per line: RUNTIME TEST-ID-PATTERN [reason] "
+    "(RUNTIME may be *)",
     "browser_path": "Browser executable, as BROWSER=PATH (e.g. chromium=/usr/bin/chromium); "
     "repeatable",
 }
@@ -57,7 +71,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pyodide-timeout", default=None, metavar="SECONDS", help=HELP["timeout"])
     group.addoption("--pyodide-max-restarts", default=None, type=int, metavar="N",
                     help=HELP["max_restarts"])
+    group.addoption("--pyodide-report-dir", default=None, metavar="DIR", help=HELP["report_dir"])
+    group.addoption("--pyodide-shard", default=None, metavar="K/N", help=HELP["shard"])
+    group.addoption("--pyodide-baseline", default=None, metavar="FILE", help=HELP["baseline"])
     parser.addini("pyodide_timeout", HELP["timeout"], default="300")
+    parser.addini("pyodide_report_dir", HELP["report_dir"], default="")
+    parser.addini("pyodide_xfail", HELP["xfail"], type="linelist", default=[])
     parser.addini("pyodide_runtimes", HELP["runtime"], type="args", default=[])
     parser.addini("pyodide_version", HELP["version"], default=DEFAULT_PYODIDE_VERSION)
 
@@ -86,7 +105,20 @@ def resolve_settings(config: pytest.Config) -> Settings:
         if opt.pyodide_timeout is not None
         else parse_timeout(config.getini("pyodide_timeout"), "ini pyodide_timeout"),
         max_restarts=opt.pyodide_max_restarts if opt.pyodide_max_restarts is not None else 5,
+        report_dir=_path(opt.pyodide_report_dir, config) or _path(
+            config.getini("pyodide_report_dir"), config, ini=True),
+        shard=parse_shard(opt.pyodide_shard) if opt.pyodide_shard else None,
+        baseline=_path(opt.pyodide_baseline, config),
+        xfail=tuple(config.getini("pyodide_xfail")),
     )
+
+
+def _path(value: str | None, config: pytest.Config, ini: bool = False) -> Path | None:
+    """A path option: relative to the invocation dir, or for ini keys to the ini file."""
+    if not value:
+        return None
+    base = (config.inipath.parent if ini and config.inipath else config.invocation_params.dir)
+    return base / value
 
 
 @pytest.hookimpl(trylast=True)

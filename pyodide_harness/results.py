@@ -393,6 +393,11 @@ def results_path(path_or_dir: str | Path) -> Path:
 def load_results(path_or_dir: str | Path) -> Results:
     """Read a results.json, given as the file or the report directory holding it."""
     path = results_path(path_or_dir)
+    journal = path.parent / "journal.jsonl"
+    if not path.exists() and journal.exists():  # the run died before writing its reports
+        from .recorder import replay_journal
+
+        return replay_journal(journal)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

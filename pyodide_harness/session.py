@@ -24,7 +24,9 @@ import pytest
 from . import dependencies, distribution, protocol, wheels
 from .controller import Controller, Supervision
 from .errors import HarnessError
+from .gate import Gate
 from .protocol import Event
+from .recorder import Recorder
 from .runners import RuntimeConfig, RuntimeJob, create
 from .settings import Settings
 from .testtree import build_archive, relative_args
@@ -95,6 +97,7 @@ class RuntimeState:
     collect_errors: list[pytest.CollectReport] = field(default_factory=list)
     exitstatus: int | None = None
     failures: int = 0
+    errors: int = 0
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -103,7 +106,8 @@ class RuntimeState:
 
     def progress(self) -> str:
         failed = f", {self.failures} failed" if self.failures else ""
-        return f"{self.name} {len(self.reported)}/{self.total}{failed}"
+        errors = f", {self.errors} error{'s' if self.errors != 1 else ''}" if self.errors else ""
+        return f"{self.name} {len(self.reported)}/{self.total}{failed}{errors}"
 
 
 class HarnessSession:
@@ -120,6 +124,9 @@ class HarnessSession:
         self._last_progress = time.monotonic()
         self._tmp: Path | None = None
         self._collecting = True
+        self.gate = Gate()
+        self.recorder: Recorder | None = None
+        self.package_name = ""
 
     # -- before anything boots -------------------------------------------------------------
     def check_inputs(self) -> None:
@@ -127,6 +134,7 @@ class HarnessSession:
         base = self.config.invocation_params.dir
         self._check_rootdir(base)
         self.intake = wheels.collect_wheels(self.settings.wheels, base)
+        self.gate = Gate.load(self.settings.baseline, list(self.settings.xfail))
         for path in self.settings.requirements_files:
             if not (base / path).is_file():
                 raise HarnessError(
@@ -190,10 +198,22 @@ class HarnessSession:
         self._say(f"installing {', '.join(w.path.name for w in self.intake.wheels)} with "
                   f"{len(resolution.wheels)} dependencies")
         base_options = self._inner_options(top_level)
+        main = self.intake.wheels[0]
+        self.package_name = main.name
+        if s.report_dir is not None:
+            self.recorder = Recorder(s.report_dir)
+            self.recorder.package(main.name, main.version, main.path.name, main.sha256, {
+                "tags": ", ".join(sorted(main.tags)),
+                "requires_dist": "; ".join(main.requires_dist),
+                "other_wheels": ", ".join(w.path.name for w in self.intake.wheels[1:]),
+                "dependencies": ", ".join(p.name for p in resolution.wheels),
+            })
         rconfig = RuntimeConfig(node=s.node, browser_paths=dict(s.browser_paths), sockfs=s.sockfs)
         work = []
         for name in s.runtimes:
             self.states[name] = RuntimeState(name)
+            if self.recorder is not None:
+                self.recorder.runtime(main.name, name, {})
             job = RuntimeJob(
                 distribution=dist.path,
                 wheels=tuple(installs),
@@ -251,6 +271,7 @@ class HarnessSession:
             "package": main.name,
             "top_level": top_level,
             "timeout": self.settings.timeout,
+            "shard": list(self.settings.shard) if self.settings.shard else None,
         }
 
     # -- collection -------------------------------------------------------------------------
@@ -369,6 +390,7 @@ class HarnessSession:
         match event:
             case protocol.RuntimeReady(environment=env, boot_seconds=boot, install_seconds=inst):
                 state.environment.update(env)
+                self._record_environment(state)
                 jspi = "JSPI on" if env.get("jspi") == "true" else "JSPI off"
                 self._say(f"{name}: {env.get('runtime_version', '?')}, Pyodide "
                           f"{env.get('pyodide_version', '?')}, {jspi} "
@@ -378,16 +400,22 @@ class HarnessSession:
             case protocol.SessionStarted(pytest_version=pv, python_version=pyv):
                 state.environment.update({"pytest_version": pv, "python_version": pyv})
             case protocol.Collected():
-                if not state.collected:
+                first = not state.collected
+                if first:
                     self._check_origins(state, event)
                 self._make_items(state, event)
                 state.collected = True
+                if first and self.recorder is not None:
+                    self._record_environment(state)
+                    self.recorder.collected(self.package_name, state.name,
+                                            [i.nodeid for i in event.items])
             case protocol.CollectReport() if state.collected:
                 pass  # a restarted session collects again; its errors were reported once
             case protocol.CollectReport(report=data):
                 rep = self._rebuild(data, state)
                 assert isinstance(rep, pytest.CollectReport)
                 state.collect_errors.append(rep)
+                self._record(state, str(data.get("nodeid") or f"<{state.name}>"), rep, "collect")
             case protocol.TestStarted(nodeid=nodeid):
                 state.current, state.phases_seen = nodeid, set()
                 item = state.items.get(nodeid)
@@ -395,12 +423,16 @@ class HarnessSession:
                     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
             case protocol.TestReport(report=data):
                 rep = self._rebuild(data, state)
+                self._apply_gate(state, data["nodeid"], rep)
+                self._record(state, data["nodeid"], rep, rep.when or "call")
                 state.phases_seen.add(rep.when or "")
                 item = state.items.get(data["nodeid"])
                 if item is not None:
                     item.ihook.pytest_runtest_logreport(report=rep)
-                if rep.failed:
+                if rep.failed and rep.when == "call":
                     state.failures += 1
+                elif rep.failed:
+                    state.errors += 1
             case protocol.TestFinished(nodeid=nodeid):
                 state.current = None
                 state.reported.add(nodeid)
@@ -416,12 +448,50 @@ class HarnessSession:
                 self._runtime_failed(state, "the in-runtime pytest session failed:\n" + text)
             case protocol.Done(seconds=seconds):
                 state.finished = True
+                if self.recorder is not None:
+                    self.recorder.runtime_duration(self.package_name, state.name, seconds)
                 self._say(f"{state.progress()} done in {seconds:.1f}s "
                           f"(exit status {state.exitstatus})")
             case protocol.RuntimeError_(text=text):
                 self._runtime_failed(state, text)
             case protocol.Crashed():
                 self._crashed(state, event)
+
+    def _apply_gate(self, state: RuntimeState, nodeid: str, rep: Any) -> None:
+        """Known failures (baseline, ini pyodide_xfail) become expected failures."""
+        reason = self.gate.expected_failure(state.name, nodeid)
+        if reason is None:
+            return
+        if rep.failed:
+            rep.outcome, rep.wasxfail = "skipped", reason
+            if self.gate.is_baseline(state.name, nodeid):
+                self.gate.held.append((state.name, nodeid))
+        elif rep.passed and rep.when == "call":
+            if self.gate.is_baseline(state.name, nodeid):
+                self.gate.fixed.append((state.name, nodeid))
+            else:
+                rep.wasxfail = reason  # an ini xfail rule that passes: XPASS, as pytest says it
+
+    def _record(self, state: RuntimeState, nodeid: str, rep: Any, when: str) -> None:
+        if self.recorder is None:
+            return
+        longrepr = rep.longrepr
+        if isinstance(longrepr, tuple):
+            text = str(longrepr[2])
+        elif longrepr is None:
+            text = ""
+        else:
+            text = rep.longreprtext
+        crash = getattr(longrepr, "reprcrash", None)
+        self.recorder.add_phase(
+            self.package_name, state.name, nodeid, when, rep.outcome,
+            float(getattr(rep, "duration", 0.0) or 0.0), text, list(rep.sections),
+            getattr(rep, "wasxfail", None), getattr(crash, "message", None),
+        )
+
+    def _record_environment(self, state: RuntimeState) -> None:
+        if self.recorder is not None:
+            self.recorder.runtime(self.package_name, state.name, state.environment)
 
     def _maybe_progress(self, every: float = 5.0) -> None:
         """A line with every runtime's tests done / total and failures, at most every 5 s."""
@@ -464,6 +534,7 @@ class HarnessSession:
             wheel = by_name.get(name)
             wheel_name = wheel.path.name if wheel else "?"
             state.environment[f"imported_from:{name}"] = str(origin.get("file"))
+            state.environment.setdefault("imported_from", str(origin.get("file")))
             if origin.get("file") is None:
                 text = PACKAGE_MISSING.format(runtime=state.name, name=name, wheel=wheel_name)
             elif not origin.get("in_wheel"):
@@ -488,6 +559,8 @@ class HarnessSession:
                 pytest.CollectReport(nodeid=f"<{state.name}>", outcome="failed",
                                      longrepr=f"{state.name}: {text}", result=[])
             )
+        if self.recorder is not None:
+            self.recorder.runtime_error(self.package_name, state.name, text)
         state.finished = True
 
     def _crashed(self, state: RuntimeState, event: protocol.Crashed) -> None:
@@ -527,6 +600,8 @@ class HarnessSession:
             longrepr=text, when=when,  # type: ignore[arg-type]
         )
         rep.pyodide_runtime = item.runtime  # type: ignore[attr-defined]
+        if outcome == "failed" and not text.startswith("not run:"):
+            self._record(self.states[item.runtime], item.suite_nodeid, rep, when)
         item.ihook.pytest_runtest_logreport(report=rep)
 
     def _report_not_run(self, state: RuntimeState, why: str) -> None:
@@ -555,6 +630,19 @@ class HarnessSession:
     def pytest_sessionfinish(self) -> None:
         if self.controller is not None:
             self.controller.close()
+        if self.recorder is not None:
+            written = self.recorder.finish()
+            self._say(f"wrote {len(written)} report files to {self.recorder.report_dir}")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        gate = self.gate
+        if gate.source or gate.rules:
+            terminalreporter.write_sep("=", "pyodide-harness gate")
+            terminalreporter.write_line(
+                f"{len(gate.held)} known failures still failing (not counted), "
+                f"{len(gate.fixed)} fixed")
+            for runtime, nodeid in gate.fixed:
+                terminalreporter.write_line(f"FIXED {host_nodeid(nodeid, runtime)}")
 
     def pytest_unconfigure(self) -> None:
         if self.controller is not None:

@@ -30,6 +30,10 @@ class Settings:
     sockfs: bool = True
     timeout: float = 300.0  # per test phase; 0 for none
     max_restarts: int = 5
+    report_dir: Path | None = None
+    shard: tuple[int, int] | None = None  # (K, N): run the K-th of N shards
+    baseline: Path | None = None
+    xfail: tuple[str, ...] = ()  # "RUNTIME PATTERN [reason]" lines
 
     @property
     def explicit_requirements(self) -> bool:
@@ -46,6 +50,21 @@ def parse_timeout(value: str, where: str) -> float:
     if seconds < 0:
         raise HarnessError(f"Invalid timeout {value!r} from {where}: give seconds, or 0 for none")
     return seconds
+
+
+BAD_SHARD = "Invalid shard {value!r} from {where}: use K/N with 1 <= K <= N, e.g. 2/3"
+
+
+def parse_shard(value: str, where: str = "--pyodide-shard") -> tuple[int, int]:
+    """``K/N`` -> (K, N), for splitting one suite over N CI jobs."""
+    k, sep, n = value.partition("/")
+    try:
+        shard = (int(k), int(n))
+    except ValueError:
+        raise HarnessError(BAD_SHARD.format(value=value, where=where)) from None
+    if not sep or not 1 <= shard[0] <= shard[1]:
+        raise HarnessError(BAD_SHARD.format(value=value, where=where))
+    return shard
 
 
 def parse_runtimes(values: list[str], where: str, known: tuple[str, ...]) -> tuple[str, ...]:

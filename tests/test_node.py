@@ -60,8 +60,9 @@ def test_fixture_suite_outcomes_come_back_exactly(project: tuple[Path, Path], ru
     result.assert_outcomes(**EXPECTED)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
-        "*node: Node v2*, Pyodide 314.0.7, JSPI on*",
         "*left out harnessdemo/*",
+        "*node: Node v2*, Pyodide 314.0.7, JSPI on*",
+        "*node 13/13, 2 failed, 2 errors done in *",
         "*captured output from the failing test*",
         "FAILED tests/test_demo.py::test_raises@node - ValueError: boom",
         "ERROR tests/test_demo.py::test_setup_error@node - RuntimeError: fixture setup failed*",
