@@ -98,6 +98,7 @@ class RuntimeState:
     exitstatus: int | None = None
     failures: int = 0
     errors: int = 0
+    gate_failed: set[str] = field(default_factory=set)  # tests the gate saw fail
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -435,6 +436,8 @@ class HarnessSession:
                     state.errors += 1
             case protocol.TestFinished(nodeid=nodeid):
                 state.current = None
+                if self.gate.is_baseline(name, nodeid) and nodeid not in state.gate_failed:
+                    self.gate.fixed.append((name, nodeid))  # a known failure that passed
                 state.reported.add(nodeid)
                 item = state.items.get(nodeid)
                 if item is not None:
@@ -464,13 +467,12 @@ class HarnessSession:
             return
         if rep.failed:
             rep.outcome, rep.wasxfail = "skipped", reason
-            if self.gate.is_baseline(state.name, nodeid):
+            if self.gate.is_baseline(state.name, nodeid) and nodeid not in state.gate_failed:
                 self.gate.held.append((state.name, nodeid))
-        elif rep.passed and rep.when == "call":
-            if self.gate.is_baseline(state.name, nodeid):
-                self.gate.fixed.append((state.name, nodeid))
-            else:
-                rep.wasxfail = reason  # an ini xfail rule that passes: XPASS, as pytest says it
+        elif rep.passed and rep.when == "call" and not self.gate.is_baseline(state.name, nodeid):
+            rep.wasxfail = reason  # an ini xfail rule that passes: XPASS, as pytest says it
+        if rep.failed or rep.wasxfail:
+            state.gate_failed.add(nodeid)
 
     def _record(self, state: RuntimeState, nodeid: str, rep: Any, when: str) -> None:
         if self.recorder is None:

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The main job on a real example: msgpack 1.2.4's PEP 783 wasm wheel from PyPI and the
+# test suite from its sdist, run inside Pyodide 314 in Chromium, Firefox and Node,
+# with JUnit, HTML and badge reports written to example/report/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mkdir -p example/dist
+cd example
+if ! ls dist/msgpack-1.2.4-*pyemscripten_2026_0_wasm32.whl >/dev/null 2>&1; then
+  python3 -m pip download -q --no-deps -d dist --only-binary=:all: \
+    --platform pyemscripten_2026_0_wasm32 --python-version 3.14 --implementation cp \
+    --abi cp314 msgpack==1.2.4
+fi
+if [ ! -d msgpack-1.2.4 ]; then
+  python3 -m pip download -q --no-deps --no-binary=:all: -d dist msgpack==1.2.4
+  tar xzf dist/msgpack-1.2.4.tar.gz
+fi
+wheel=$(ls "$PWD"/dist/msgpack-1.2.4-*pyemscripten_2026_0_wasm32.whl)
+cd msgpack-1.2.4
+status=0
+python3 -m pytest "--pyodide-wheel=$wheel" test/ "--pyodide-report-dir=$PWD/../report" \
+  -p no:cacheprovider "$@" || status=$?
+echo
+echo "Reports: $(cd ../report && pwd)/index.html (JUnit: junit.xml, badges: badge.svg, badge.json)"
+exit $status
