@@ -56,6 +56,7 @@ class _Attempt:
     errors: list[str] = field(default_factory=list)
     crash: Crashed | None = None
     timed_out: tuple[str, float] | None = None  # (test, timeout) the watchdog acted on
+    uninterruptible: bool = False  # the runtime refused the interrupt
 
 
 class Controller:
@@ -131,6 +132,8 @@ class Controller:
                     attempt.current = attempt.timeout = None
                 case protocol.Done():
                     attempt.done = True
+                    for text in attempt.errors:  # held back for a crash that never came
+                        self._queue.put((name, protocol.RuntimeError_(text)))
                 case _:
                     pass
             self._queue.put((name, event))
@@ -162,7 +165,9 @@ class Controller:
                     attempt.timed_out = (current, limit)
                     interrupted_at = now
                     if not await runtime.interrupt():
-                        interrupted_at = now - self.supervision.grace
+                        attempt.uninterruptible = True
+                        await runtime.close()  # nothing to wait for
+                        return
             elif attempt.last_event > interrupted_at:
                 interrupted_at = None  # the interrupt landed: the test reported, go on
                 attempt.timed_out = None
@@ -173,8 +178,11 @@ class Controller:
     def _crash_event(self, name: str, attempt: _Attempt) -> Crashed:
         output = "\n".join([*attempt.errors, attempt.crash.output if attempt.crash else ""])
         if attempt.timed_out is not None and attempt.timed_out[0] == attempt.current:
-            reason = (f"Timeout (>{attempt.timed_out[1]:g}s) in {name}: the interrupt did not "
-                      f"land within {self.supervision.grace:g}s, so {name} was stopped")
+            if attempt.uninterruptible:
+                why = f"{name} could not be interrupted"
+            else:
+                why = f"the interrupt did not land within {self.supervision.grace:g}s"
+            reason = f"Timeout (>{attempt.timed_out[1]:g}s) in {name}: {why}, so {name} was stopped"
         elif attempt.errors:
             first = attempt.errors[0].strip().splitlines()
             reason = f"{name} failed fatally ({first[0] if first else 'unknown error'})"
@@ -212,3 +220,5 @@ class Controller:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=30)
+            if not self._thread.is_alive():
+                self._loop.close()

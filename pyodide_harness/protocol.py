@@ -68,12 +68,14 @@ class CollectReport:
 
 @dataclass(frozen=True)
 class TestStarted:
+    __test__ = False  # a protocol event, not something for pytest to collect
     nodeid: str
     timeout: float | None = None  # seconds per phase the watchdog allows (None: no limit)
 
 
 @dataclass(frozen=True)
 class TestReport:
+    __test__ = False  # a protocol event, not something for pytest to collect
     """One phase of one test (serialized ``TestReport``)."""
 
     report: dict[str, Any]
@@ -85,6 +87,7 @@ class TestReport:
 
 @dataclass(frozen=True)
 class TestFinished:
+    __test__ = False  # a protocol event, not something for pytest to collect
     nodeid: str
 
 
@@ -170,6 +173,15 @@ def _collected(d: dict[str, Any]) -> Collected:
     return Collected(items, list(d.get("deselected", ())), dict(d.get("import_origins", {})))
 
 
+def _report(d: dict[str, Any]) -> dict[str, Any]:
+    """A serialized pytest report, with the fields the host relies on."""
+    report = d["report"]
+    if not isinstance(report, dict) or not isinstance(report["nodeid"], str) \
+            or not isinstance(report["outcome"], str):
+        raise TypeError("report without a string nodeid and outcome")
+    return report
+
+
 def decode(message: str) -> Event:
     """Parse one protocol message; raise ProtocolError for anything else."""
     try:
@@ -189,12 +201,12 @@ def decode(message: str) -> Event:
             case "collected":
                 return _collected(d)
             case "collect_report":
-                return CollectReport(d["report"])
+                return CollectReport(_report(d))
             case "test_started":
                 timeout = d.get("timeout")
                 return TestStarted(d["nodeid"], float(timeout) if timeout else None)
             case "test_report":
-                return TestReport(d["report"])
+                return TestReport(_report(d))
             case "test_finished":
                 return TestFinished(d["nodeid"])
             case "warning":
@@ -210,6 +222,6 @@ def decode(message: str) -> Event:
                 return Done(int(d["exitstatus"]), float(d["seconds"]))
             case "runtime_error":
                 return RuntimeError_(d["text"])
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise ProtocolError(f"malformed {kind!r} event: {message[:200]!r}") from exc
     raise ProtocolError(f"unknown event {kind!r}: {message[:200]!r}")

@@ -556,6 +556,11 @@ class HarnessSession:
         """A runtime that failed before collecting: one collection error, once."""
         if state.finished:
             return
+        if state.collected:  # an error its finished session still reported
+            self._say(f"{state.name}: runtime error: {text.strip()}")
+            if self.recorder is not None:
+                self.recorder.runtime_error(self.package_name, state.name, text)
+            return
         if not state.collected:
             state.collect_errors.append(
                 pytest.CollectReport(nodeid=f"<{state.name}>", outcome="failed",

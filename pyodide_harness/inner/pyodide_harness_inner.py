@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
 import json
 import os
 import signal
@@ -60,6 +61,7 @@ class InnerPlugin:
         self.deselected: list[str] = []
         self.config: pytest.Config | None = None
         self.current_timeout: float | None = None
+        self.collected_sent = False
 
     # -- helpers -----------------------------------------------------------------------
     def _serialize(self, report: pytest.CollectReport | pytest.TestReport) -> dict[str, Any]:
@@ -167,6 +169,7 @@ class InnerPlugin:
                     "keywords": keywords,
                 }
             )
+        self.collected_sent = True
         self.emit(
             {
                 "event": "collected",
@@ -282,14 +285,36 @@ def run(options: dict[str, Any], emit: Emit, take_async_errors: Callable[[], lis
     """Run one in-runtime pytest session; never raises, the host learns everything via emit."""
     plugin = InnerPlugin(emit, options, take_async_errors or (lambda: []))
     started = time.perf_counter()
+    stderr = _Tee(sys.stderr)
     try:
         os.chdir(options["rootdir"])
+        sys.stderr = stderr
         status = int(pytest.main(pytest_args(options), plugins=[plugin]))
     except BaseException as exc:  # SystemExit from a conftest, internal errors: all are data
         emit({"event": "internal_error", "text": "".join(traceback.format_exception(exc))})
         status = 3
+    else:
+        if not plugin.collected_sent and status in (3, 4):
+            # A usage error (an addopts plugin missing in here, a bad option) ends
+            # pytest before collection, with its reason only on stderr.
+            emit({"event": "internal_error", "text": stderr.getvalue().strip()
+                  or f"pytest exited with status {status} before collecting"})
+    finally:
+        sys.stderr = stderr.target
     emit({"event": "done", "exitstatus": status, "seconds": time.perf_counter() - started})
     return status
+
+
+class _Tee(io.StringIO):
+    """Keeps what pytest writes to stderr, and still writes it through."""
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self.target = target
+
+    def write(self, text: str) -> int:
+        self.target.write(text)
+        return super().write(text)
 
 
 def main(options_json: str) -> int:
