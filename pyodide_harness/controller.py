@@ -82,7 +82,7 @@ class Controller:
             self._running += 1
 
     async def _supervise(self, runtime: Runtime, job: RuntimeJob) -> None:
-        name = runtime.name
+        name = job.instance or runtime.name
         done_before: list[str] = []
         restarts = 0
         try:
@@ -109,7 +109,7 @@ class Controller:
 
     async def _attempt(self, runtime: Runtime, job: RuntimeJob, attempt: _Attempt) -> None:
         """Run one session, watching it; Crashed and runtime errors are kept, not passed on."""
-        name = runtime.name
+        name = job.instance or runtime.name
 
         def emit(event: Event) -> None:
             attempt.last_event = time.monotonic()

@@ -6,6 +6,7 @@ exist, and that is all (as with pytest-xdist's ``-n``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from .settings import (
     parse_runtimes,
     parse_shard,
     parse_timeout,
+    parse_workers,
 )
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -46,6 +48,8 @@ HELP = {
     "only new failures fail the run",
     "xfail": "Expected failures per runtime, one per line: RUNTIME TEST-ID-PATTERN [reason] "
     "(RUNTIME may be *)",
+    "workers": "Instances of each runtime, each running every N-th test (or auto: one per CPU; "
+    "capped at the CPU count)",
     "browser_path": "Browser executable, as BROWSER=PATH (e.g. chromium=/usr/bin/chromium); "
     "repeatable",
 }
@@ -71,6 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pyodide-timeout", default=None, metavar="SECONDS", help=HELP["timeout"])
     group.addoption("--pyodide-max-restarts", default=None, type=int, metavar="N",
                     help=HELP["max_restarts"])
+    group.addoption("--pyodide-workers", default="1", metavar="N", help=HELP["workers"])
     group.addoption("--pyodide-report-dir", default=None, metavar="DIR", help=HELP["report_dir"])
     group.addoption("--pyodide-shard", default=None, metavar="K/N", help=HELP["shard"])
     group.addoption("--pyodide-baseline", default=None, metavar="FILE", help=HELP["baseline"])
@@ -110,6 +115,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         shard=parse_shard(opt.pyodide_shard) if opt.pyodide_shard else None,
         baseline=_path(opt.pyodide_baseline, config),
         xfail=tuple(config.getini("pyodide_xfail")),
+        workers=parse_workers(str(opt.pyodide_workers), os.cpu_count() or 1)[0],
     )
 
 

@@ -11,6 +11,7 @@ rebuilt reports.
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import time
 import warnings
@@ -84,11 +85,18 @@ class PyodideItem(pytest.Item):
 
 @dataclass
 class RuntimeState:
-    """What the host knows about one runtime during the run."""
+    """What the host knows about one runtime instance during the run.
 
-    name: str
+    With ``--pyodide-workers N`` a runtime runs as N instances ("node", "node#2", ...)
+    that share the runtime's items and its set of reported tests.
+    """
+
+    name: str  # the instance: "node", "node#2"
+    runtime: str = ""  # the runtime, as in node ids: "node"
+    primary: bool = True  # reports collection errors and import origins for the runtime
     environment: dict[str, str] = field(default_factory=dict)
     items: dict[str, PyodideItem] = field(default_factory=dict)  # suite nodeid -> item
+    assigned: set[str] = field(default_factory=set)  # tests this instance runs
     collected: bool = False
     finished: bool = False
     current: str | None = None  # suite nodeid of the test being run
@@ -101,14 +109,18 @@ class RuntimeState:
     gate_failed: set[str] = field(default_factory=set)  # tests the gate saw fail
     started_at: float = field(default_factory=time.monotonic)
 
+    def __post_init__(self) -> None:
+        self.runtime = self.runtime or self.name
+
     @property
     def total(self) -> int:
-        return sum(not i.deselected for i in self.items.values())
+        return len(self.assigned)
 
     def progress(self) -> str:
         failed = f", {self.failures} failed" if self.failures else ""
         errors = f", {self.errors} error{'s' if self.errors != 1 else ''}" if self.errors else ""
-        return f"{self.name} {len(self.reported)}/{self.total}{failed}{errors}"
+        done = len(self.assigned & self.reported)
+        return f"{self.name} {done}/{self.total}{failed}{errors}"
 
 
 class HarnessSession:
@@ -128,6 +140,7 @@ class HarnessSession:
         self.gate = Gate()
         self.recorder: Recorder | None = None
         self.package_name = ""
+        self._previous_sigterm: Any = None
 
     # -- before anything boots -------------------------------------------------------------
     def check_inputs(self) -> None:
@@ -177,9 +190,21 @@ class HarnessSession:
             reqs += dependencies.dependency_group(root, group)
         if not s.explicit_requirements:
             reqs += dependencies.test_requirements_from_project(root)
+        return reqs
+
+    def _resolve(self, under_test: list[tuple[Path, tuple[str, ...]]]) -> dependencies.Resolution:
+        """Dependencies plus pytest, at the host's version where that version is published."""
+        reqs = self._requirements()
         version = pytest.__version__
-        pin = "pytest" if ("dev" in version or "+" in version) else f"pytest=={version}"
-        return [pin, *reqs]
+        if "dev" not in version and "+" not in version:
+            try:
+                return dependencies.resolve(under_test, [f"pytest=={version}", *reqs], log=self._say)
+            except HarnessError as exc:
+                if f"pytest=={version}" not in str(exc):
+                    raise
+                self._say(f"pytest {version} (the host's) has no wheel for Pyodide here; "
+                          "using the newest pytest")
+        return dependencies.resolve(under_test, ["pytest", *reqs], log=self._say)
 
     def _prepare(self) -> list[tuple[Any, RuntimeJob]]:
         assert self.intake is not None
@@ -189,7 +214,7 @@ class HarnessSession:
         dist = distribution.obtain_distribution(s.pyodide_version, s.pyodide_dist, log=self._say)
         self._say(f"Pyodide {dist.version} ({dist.source}: {dist.path})")
         under_test = [(w.path, w.extras) for w in self.intake.wheels]
-        resolution = dependencies.resolve(under_test, self._requirements(), log=self._say)
+        resolution = self._resolve(under_test)
         self._tmp = Path(tempfile.mkdtemp(prefix="pyodide-harness-"))
         top_level = [n for w in self.intake.wheels for n in w.top_level]
         tree = build_archive(self.config.rootpath, top_level, self._tmp / "tests.zip")
@@ -199,6 +224,9 @@ class HarnessSession:
         self._say(f"installing {', '.join(w.path.name for w in self.intake.wheels)} with "
                   f"{len(resolution.wheels)} dependencies")
         base_options = self._inner_options(top_level)
+        requested = str(self.config.option.pyodide_workers)
+        if requested.isdigit() and int(requested) > s.workers:
+            self._say(f"--pyodide-workers {requested} capped at {s.workers}, the number of CPUs")
         main = self.intake.wheels[0]
         self.package_name = main.name
         if s.report_dir is not None:
@@ -212,18 +240,27 @@ class HarnessSession:
         rconfig = RuntimeConfig(node=s.node, browser_paths=dict(s.browser_paths), sockfs=s.sockfs)
         work = []
         for name in s.runtimes:
-            self.states[name] = RuntimeState(name)
             if self.recorder is not None:
                 self.recorder.runtime(main.name, name, {})
-            job = RuntimeJob(
-                distribution=dist.path,
-                wheels=tuple(installs),
-                archive=tree.archive,
-                inner=INNER_SOURCE,
-                options={**base_options, "runtime": name},
-                workdir=self._tmp / name,
-            )
-            work.append((create(name, rconfig), job))
+            items: dict[str, PyodideItem] = {}
+            reported: set[str] = set()
+            for index in range(s.workers):
+                instance = name if index == 0 else f"{name}#{index + 1}"
+                self.states[instance] = RuntimeState(instance, name, index == 0, items=items,
+                                                     reported=reported)
+                options = {**base_options, "runtime": name}
+                if s.workers > 1:
+                    options["partition"] = [index, s.workers]
+                job = RuntimeJob(
+                    distribution=dist.path,
+                    wheels=tuple(installs),
+                    archive=tree.archive,
+                    inner=INNER_SOURCE,
+                    options=options,
+                    workdir=self._tmp / instance.replace("#", "-"),
+                    instance=instance,
+                )
+                work.append((create(name, rconfig), job))
         return work
 
     def _inner_options(self, top_level: list[str]) -> dict[str, Any]:
@@ -302,6 +339,8 @@ class HarnessSession:
         for state in self.states.values():
             for rep in state.collect_errors:
                 hook.pytest_collectreport(report=rep)
+            if not state.primary:
+                continue  # its items are the primary instance's
             runtime_items = list(state.items.values())
             chosen = [i for i in runtime_items if not i.deselected]
             deselected += [i for i in runtime_items if i.deselected]
@@ -333,21 +372,24 @@ class HarnessSession:
             protocol.CollectedItem(d, (d.split("::")[0], None, d.rsplit("::", 1)[-1]), [])
             for d in event.deselected
         ]
+        state.assigned.update(i.nodeid for i in event.items)
         for ci, is_deselected in [*((i, False) for i in event.items),
                                   *((i, True) for i in deselected)]:
-            if ci.nodeid in state.items:  # a resumed session re-announces what is left
+            existing = state.items.get(ci.nodeid)
+            if existing is not None:  # a resumed session, or another instance's deselection
+                existing.deselected = existing.deselected and is_deselected
                 continue
             name = ci.nodeid.rsplit("::", 1)[-1]
             item = PyodideItem.from_parent(
                 session,
-                name=f"{name}{RUNTIME_SEP}{state.name}",
-                nodeid=host_nodeid(ci.nodeid, state.name),
+                name=f"{name}{RUNTIME_SEP}{state.runtime}",
+                nodeid=host_nodeid(ci.nodeid, state.runtime),
                 suite_nodeid=ci.nodeid,
-                runtime=state.name,
+                runtime=state.runtime,
                 suite_location=ci.location,
             )
             item.extra_keyword_matches.update(ci.keywords)
-            item.extra_keyword_matches.add(state.name)
+            item.extra_keyword_matches.add(state.runtime)
             item.deselected = is_deselected
             state.items[ci.nodeid] = item
 
@@ -402,16 +444,16 @@ class HarnessSession:
                 state.environment.update({"pytest_version": pv, "python_version": pyv})
             case protocol.Collected():
                 first = not state.collected
-                if first:
+                if first and state.primary:
                     self._check_origins(state, event)
                 self._make_items(state, event)
                 state.collected = True
                 if first and self.recorder is not None:
                     self._record_environment(state)
-                    self.recorder.collected(self.package_name, state.name,
+                    self.recorder.collected(self.package_name, state.runtime,
                                             [i.nodeid for i in event.items])
-            case protocol.CollectReport() if state.collected:
-                pass  # a restarted session collects again; its errors were reported once
+            case protocol.CollectReport() if state.collected or not state.primary:
+                pass  # a restarted session or another instance: reported once already
             case protocol.CollectReport(report=data):
                 rep = self._rebuild(data, state)
                 assert isinstance(rep, pytest.CollectReport)
@@ -436,8 +478,8 @@ class HarnessSession:
                     state.errors += 1
             case protocol.TestFinished(nodeid=nodeid):
                 state.current = None
-                if self.gate.is_baseline(name, nodeid) and nodeid not in state.gate_failed:
-                    self.gate.fixed.append((name, nodeid))  # a known failure that passed
+                if self.gate.is_baseline(state.runtime, nodeid) and nodeid not in state.gate_failed:
+                    self.gate.fixed.append((state.runtime, nodeid))  # a known failure that passed
                 state.reported.add(nodeid)
                 item = state.items.get(nodeid)
                 if item is not None:
@@ -451,8 +493,8 @@ class HarnessSession:
                 self._runtime_failed(state, "the in-runtime pytest session failed:\n" + text)
             case protocol.Done(seconds=seconds):
                 state.finished = True
-                if self.recorder is not None:
-                    self.recorder.runtime_duration(self.package_name, state.name, seconds)
+                if self.recorder is not None and state.primary:
+                    self.recorder.runtime_duration(self.package_name, state.runtime, seconds)
                 self._say(f"{state.progress()} done in {seconds:.1f}s "
                           f"(exit status {state.exitstatus})")
             case protocol.RuntimeError_(text=text):
@@ -462,14 +504,14 @@ class HarnessSession:
 
     def _apply_gate(self, state: RuntimeState, nodeid: str, rep: Any) -> None:
         """Known failures (baseline, ini pyodide_xfail) become expected failures."""
-        reason = self.gate.expected_failure(state.name, nodeid)
+        reason = self.gate.expected_failure(state.runtime, nodeid)
         if reason is None:
             return
         if rep.failed:
             rep.outcome, rep.wasxfail = "skipped", reason
-            if self.gate.is_baseline(state.name, nodeid) and nodeid not in state.gate_failed:
-                self.gate.held.append((state.name, nodeid))
-        elif rep.passed and rep.when == "call" and not self.gate.is_baseline(state.name, nodeid):
+            if self.gate.is_baseline(state.runtime, nodeid) and nodeid not in state.gate_failed:
+                self.gate.held.append((state.runtime, nodeid))
+        elif rep.passed and rep.when == "call" and not self.gate.is_baseline(state.runtime, nodeid):
             rep.wasxfail = reason  # an ini xfail rule that passes: XPASS, as pytest says it
         if rep.failed or rep.wasxfail:
             state.gate_failed.add(nodeid)
@@ -486,14 +528,14 @@ class HarnessSession:
             text = rep.longreprtext
         crash = getattr(longrepr, "reprcrash", None)
         self.recorder.add_phase(
-            self.package_name, state.name, nodeid, when, rep.outcome,
+            self.package_name, state.runtime, nodeid, when, rep.outcome,
             float(getattr(rep, "duration", 0.0) or 0.0), text, list(rep.sections),
             getattr(rep, "wasxfail", None), getattr(crash, "message", None),
         )
 
     def _record_environment(self, state: RuntimeState) -> None:
-        if self.recorder is not None:
-            self.recorder.runtime(self.package_name, state.name, state.environment)
+        if self.recorder is not None and state.primary:
+            self.recorder.runtime(self.package_name, state.runtime, state.environment)
 
     def _maybe_progress(self, every: float = 5.0) -> None:
         """A line with every runtime's tests done / total and failures, at most every 5 s."""
@@ -515,8 +557,8 @@ class HarnessSession:
         item = state.items.get(rep.nodeid)
         if item is not None:  # the host's location, so headlines name the runtime too
             rep.location = item.location
-        rep.nodeid = host_nodeid(rep.nodeid, state.name) if rep.nodeid else f"<{state.name}>"
-        rep.pyodide_runtime = state.name
+        rep.nodeid = host_nodeid(rep.nodeid, state.runtime) if rep.nodeid else f"<{state.name}>"
+        rep.pyodide_runtime = state.runtime
         return rep
 
     def _warn(self, state: RuntimeState, event: protocol.Warning) -> None:
@@ -524,7 +566,7 @@ class HarnessSession:
             UserWarning(f"[{state.name}] {event.category}: {event.message}"),
             UserWarning, event.filename, event.lineno,
         )
-        nodeid = host_nodeid(event.nodeid, state.name) if event.nodeid else ""
+        nodeid = host_nodeid(event.nodeid, state.runtime) if event.nodeid else ""
         self.config.hook.pytest_warning_recorded.call_historic(
             kwargs=dict(warning_message=message, when=event.when, nodeid=nodeid, location=None)
         )
@@ -559,7 +601,7 @@ class HarnessSession:
         if state.collected:  # an error its finished session still reported
             self._say(f"{state.name}: runtime error: {text.strip()}")
             if self.recorder is not None:
-                self.recorder.runtime_error(self.package_name, state.name, text)
+                self.recorder.runtime_error(self.package_name, state.runtime, text)
             return
         if not state.collected:
             state.collect_errors.append(
@@ -567,7 +609,7 @@ class HarnessSession:
                                      longrepr=f"{state.name}: {text}", result=[])
             )
         if self.recorder is not None:
-            self.recorder.runtime_error(self.package_name, state.name, text)
+            self.recorder.runtime_error(self.package_name, state.runtime, text)
         state.finished = True
 
     def _crashed(self, state: RuntimeState, event: protocol.Crashed) -> None:
@@ -586,7 +628,7 @@ class HarnessSession:
                 text = f"{event.reason}, while running {nodeid}"
             else:
                 text = RUNTIME_DIED.format(runtime=state.name, reason=event.reason, nodeid=nodeid)
-            self._synthetic(item, "failed", when, f"{text}\n{event.output}".rstrip())
+            self._synthetic(state, item, "failed", when, f"{text}\n{event.output}".rstrip())
             item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
             state.reported.add(nodeid)
             state.current = None
@@ -594,35 +636,35 @@ class HarnessSession:
             self._say(RESTARTING.format(runtime=state.name, attempt=event.restarts + 1,
                                         cap=self.settings.max_restarts, reason=event.reason))
             return
-        left = state.total - len(state.reported)
+        left = len(state.assigned - state.reported)
         if left and event.restarts >= self.settings.max_restarts:
             self._say(RESTART_CAP.format(runtime=state.name, restarts=event.restarts,
                                          cap=self.settings.max_restarts, count=left))
         state.finished = True
         self._report_not_run(state, event.reason)
 
-    def _synthetic(self, item: PyodideItem, outcome: str, when: str, text: str) -> None:
+    def _synthetic(self, state: RuntimeState, item: PyodideItem, outcome: str, when: str,
+                   text: str) -> None:
         rep = pytest.TestReport(
             nodeid=item.nodeid, location=item.location, keywords={}, outcome=outcome,  # type: ignore[arg-type]
             longrepr=text, when=when,  # type: ignore[arg-type]
         )
         rep.pyodide_runtime = item.runtime  # type: ignore[attr-defined]
         if outcome == "failed" and not text.startswith("not run:"):
-            self._record(self.states[item.runtime], item.suite_nodeid, rep, when)
+            self._record(state, item.suite_nodeid, rep, when)
         item.ihook.pytest_runtest_logreport(report=rep)
 
     def _report_not_run(self, state: RuntimeState, why: str) -> None:
         if self._collecting or self.config.option.collectonly:
             return
         session_items = self._session_items()
-        for nodeid, item in state.items.items():
-            if nodeid in state.reported or item.deselected:
-                continue
+        for nodeid in sorted(state.assigned - state.reported):
+            item = state.items[nodeid]
             if item not in session_items:
                 continue
             state.reported.add(nodeid)
             item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-            self._synthetic(item, "failed", "setup",
+            self._synthetic(state, item, "failed", "setup",
                             NOT_RUN.format(runtime=state.name, why=why))
             item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
@@ -633,6 +675,10 @@ class HarnessSession:
     # -- teardown ------------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.config.stash[_SESSION_KEY] = session
+        # CI systems stop jobs with SIGTERM: end like Ctrl-C (exit 2, reports written,
+        # every runtime closed) instead of dying with browsers and Node left behind.
+        if hasattr(signal, "SIGTERM"):
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
 
     def pytest_sessionfinish(self) -> None:
         if self.controller is not None:
@@ -652,6 +698,8 @@ class HarnessSession:
                 terminalreporter.write_line(f"FIXED {host_nodeid(nodeid, runtime)}")
 
     def pytest_unconfigure(self) -> None:
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
         if self.controller is not None:
             self.controller.close()
         if self._tmp is not None:
@@ -663,3 +711,7 @@ class HarnessSession:
 
 
 _SESSION_KEY = pytest.StashKey[pytest.Session]()
+
+
+def _sigterm_to_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt("SIGTERM")

@@ -34,6 +34,7 @@ class Settings:
     shard: tuple[int, int] | None = None  # (K, N): run the K-th of N shards
     baseline: Path | None = None
     xfail: tuple[str, ...] = ()  # "RUNTIME PATTERN [reason]" lines
+    workers: int = 1  # instances per runtime
 
     @property
     def explicit_requirements(self) -> bool:
@@ -65,6 +66,25 @@ def parse_shard(value: str, where: str = "--pyodide-shard") -> tuple[int, int]:
     if not sep or not 1 <= shard[0] <= shard[1]:
         raise HarnessError(BAD_SHARD.format(value=value, where=where))
     return shard
+
+
+BAD_WORKERS = "Invalid --pyodide-workers {value!r}: give a number of instances per runtime, or auto"
+
+
+def parse_workers(value: str, cpus: int) -> tuple[int, str | None]:
+    """N instances per runtime, capped at the CPU count (instances would only starve each
+    other); returns the number and a note when it was capped. ``auto``: the CPU count."""
+    if value == "auto":
+        return cpus, None
+    try:
+        n = int(value)
+    except ValueError:
+        raise HarnessError(BAD_WORKERS.format(value=value)) from None
+    if n < 1:
+        raise HarnessError(BAD_WORKERS.format(value=value))
+    if n > cpus:
+        return cpus, f"--pyodide-workers {n} capped at {cpus}, the number of CPUs"
+    return n, None
 
 
 def parse_runtimes(values: list[str], where: str, known: tuple[str, ...]) -> tuple[str, ...]:

@@ -247,3 +247,11 @@ def test_msgpack_real_wheel_and_suite(
     result.stdout.fnmatch_lines(
         ["*node: msgpack imported from /lib/python3.14/site-packages/msgpack/__init__.py*"]
     )
+
+
+def test_workers_split_the_suite_and_keep_every_outcome(project: tuple[Path, Path], run: Run) -> None:
+    _, wheel = project
+    result = run(f"--pyodide-wheel={wheel}", "--pyodide-workers=2")
+    result.assert_outcomes(**EXPECTED)
+    result.stdout.fnmatch_lines(["*node#2: Node v2*", "*node#2 6/6*done in*"])
+    result.stdout.fnmatch_lines(["*node 7/7*done in*"])

@@ -70,3 +70,14 @@ def test_msgpack_suite_in_all_three_runtimes(
     assert by_runtime["node"] == by_runtime["chromium"] == by_runtime["firefox"]
     for runtime in RUNTIMES:
         result.stdout.fnmatch_lines([f"test/test_*.py::*@{runtime} PASSED*"])
+
+
+def test_missing_browser_is_a_clear_error(pytester: pytest.Pytester, harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    project, wheel = build_project(pytester.path)
+    monkeypatch.chdir(project)
+    result = harness(f"--pyodide-wheel={wheel}", "--pyodide-runtime=chromium",
+                     "--pyodide-browser-path=chromium=/nonexistent/chromium")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    out = result.stdout.str()
+    assert "chromium not found: /nonexistent/chromium (--pyodide-browser-path)" in out
+    assert "python -m playwright install chromium" in out

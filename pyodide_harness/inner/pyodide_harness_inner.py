@@ -137,22 +137,26 @@ class InnerPlugin:
         return result
 
     def _select(self, session: pytest.Session) -> None:
-        """Apply the shard and the resume point after every plugin's own selection."""
+        """Apply the shard, this instance's part, and the resume point.
+
+        The part (``partition`` [i, n]: every n-th test from the i-th, in collection
+        order) is taken before the resume point, so it stays the same after a restart;
+        tests of other instances are dropped silently, not deselected.
+        """
         shard = self.options.get("shard")
+        partition = self.options.get("partition")
         done = set(self.options.get("skip", ()))
-        if not shard and not done:
+        if not shard and not done and not partition:
             return
-        keep: list[pytest.Item] = []
-        dropped: list[pytest.Item] = []
-        for item in session.items:
-            in_shard = not shard or shard_of(item.nodeid, shard[1]) == shard[0]
-            if in_shard and item.nodeid not in done:
-                keep.append(item)
-            else:
-                dropped.append(item)
+        items = session.items
+        dropped = [i for i in items if shard and shard_of(i.nodeid, shard[1]) != shard[0]]
+        items = [i for i in items if not shard or shard_of(i.nodeid, shard[1]) == shard[0]]
+        if partition:
+            items = items[partition[0]::partition[1]]
+        dropped += [i for i in items if i.nodeid in done]
         if dropped:
             session.config.hook.pytest_deselected(items=dropped)
-        session.items[:] = keep
+        session.items[:] = [i for i in items if i.nodeid not in done]
 
     def _report_collected(self, session: pytest.Session) -> None:
         items = []

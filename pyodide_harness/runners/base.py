@@ -30,6 +30,7 @@ class RuntimeJob:
     options: Mapping[str, Any]  # options of the inner session (runtime name filled in)
     workdir: Path  # scratch directory of this runtime
     env: Mapping[str, str] = field(default_factory=dict)
+    instance: str = ""  # "node#2" when several instances of a runtime run (--pyodide-workers)
 
 
 @dataclass(frozen=True)
