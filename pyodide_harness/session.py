@@ -513,7 +513,7 @@ class HarnessSession:
                 self.gate.held.append((state.runtime, nodeid))
         elif rep.passed and rep.when == "call" and not self.gate.is_baseline(state.runtime, nodeid):
             rep.wasxfail = reason  # an ini xfail rule that passes: XPASS, as pytest says it
-        if rep.failed or rep.wasxfail:
+        if rep.failed or getattr(rep, "wasxfail", None):
             state.gate_failed.add(nodeid)
 
     def _record(self, state: RuntimeState, nodeid: str, rep: Any, when: str) -> None:

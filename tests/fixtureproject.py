@@ -136,3 +136,25 @@ def build_project(root: Path) -> tuple[Path, Path]:
     wheel = make_wheel(root / "dist", PACKAGE, "1.0",
                        files={f"{PACKAGE}/__init__.py": WHEEL_SOURCE})
     return project, wheel
+
+
+def build_suite(root: Path, files: dict[str, str], ini_options: str = "") -> tuple[Path, Path]:
+    """A bare project whose only tests are *files* (path in the project -> source).
+
+    *ini_options* is added to ``[tool.pytest.ini_options]``. The wheel is the same
+    ``harnessdemo`` as :func:`build_project`'s; no source copy is written.
+    Returns (project dir, wheel path).
+    """
+    project = root / "project"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "{PACKAGE}"\nversion = "1.0"\n\n'
+        f'[tool.pytest.ini_options]\ntestpaths = ["tests"]\n{textwrap.dedent(ini_options)}'
+    )
+    for relative, source in files.items():
+        path = project / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    wheel = make_wheel(root / "dist", PACKAGE, "1.0",
+                       files={f"{PACKAGE}/__init__.py": WHEEL_SOURCE})
+    return project, wheel
