@@ -64,6 +64,25 @@ def host_nodeid(nodeid: str, runtime: str) -> str:
     return f"{nodeid}{RUNTIME_SEP}{runtime}"
 
 
+def split_runtime_args(args: list[str], runtimes: tuple[str, ...]) -> dict[str, list[str] | None]:
+    """Route node ids copied from our output (``test_x.py::test_y@node``) to their runtime.
+
+    Plain paths go to every runtime. A runtime left with nothing while other runtimes
+    got their own ids maps to None: it has nothing to run.
+    """
+    plain: list[str] = []
+    own: dict[str, list[str]] = {name: [] for name in runtimes}
+    for arg in args:
+        base, sep, runtime = arg.rpartition(RUNTIME_SEP)
+        if sep and "::" in base and runtime in own:
+            own[runtime].append(base)
+        else:
+            plain.append(arg)
+    specific = any(own.values())
+    return {name: ([*plain, *own[name]] if own[name] or plain or not specific else None)
+            for name in runtimes}
+
+
 class PyodideItem(pytest.Item):
     """One test of the suite in one runtime; it is run by the runtime, never here."""
 
@@ -239,7 +258,11 @@ class HarnessSession:
             })
         rconfig = RuntimeConfig(node=s.node, browser_paths=dict(s.browser_paths), sockfs=s.sockfs)
         work = []
+        paths = split_runtime_args(base_options["paths"], s.runtimes)
         for name in s.runtimes:
+            if paths[name] is None:
+                self._say(f"{name}: nothing selected by the given node ids; not started")
+                continue
             if self.recorder is not None:
                 self.recorder.runtime(main.name, name, {})
             items: dict[str, PyodideItem] = {}
@@ -248,7 +271,7 @@ class HarnessSession:
                 instance = name if index == 0 else f"{name}#{index + 1}"
                 self.states[instance] = RuntimeState(instance, name, index == 0, items=items,
                                                      reported=reported)
-                options = {**base_options, "runtime": name}
+                options = {**base_options, "runtime": name, "paths": paths[name]}
                 if s.workers > 1:
                     options["partition"] = [index, s.workers]
                 job = RuntimeJob(

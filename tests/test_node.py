@@ -255,3 +255,11 @@ def test_workers_split_the_suite_and_keep_every_outcome(project: tuple[Path, Pat
     result.assert_outcomes(**EXPECTED)
     result.stdout.fnmatch_lines(["*node#2: Node v2*", "*node#2 6/6*done in*"])
     result.stdout.fnmatch_lines(["*node 7/7*done in*"])
+
+
+def test_node_id_copied_from_the_output_reruns_that_test(project: tuple[Path, Path], run: Run) -> None:
+    _, wheel = project
+    result = run(f"--pyodide-wheel={wheel}", "tests/test_demo.py::test_raises@node",
+                 "--pyodide-runtime=node,chromium")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*chromium: nothing selected by the given node ids; not started*"])
