@@ -6,6 +6,7 @@ exist, and that is all (as with pytest-xdist's ``-n``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -80,6 +81,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pyodide-shard", default=None, metavar="K/N", help=HELP["shard"])
     group.addoption("--pyodide-baseline", default=None, metavar="FILE", help=HELP["baseline"])
     parser.addini("pyodide_timeout", HELP["timeout"], default="300")
+    if importlib.util.find_spec("pytest_timeout") is None:
+        # A suite configured for pytest-timeout runs unmodified (even with --strict-config)
+        # when the host lacks it: the harness enforces these inside the runtime.
+        for name in ("timeout", "timeout_method", "timeout_func_only"):
+            parser.addini(name, f"pytest-timeout's {name} (enforced inside Pyodide by pyodide-harness)")
+        group.addoption("--timeout", default=None, metavar="SECONDS",
+                        help="pytest-timeout's per-test timeout, enforced inside Pyodide only "
+                        "(install pytest-timeout for native runs)")
     parser.addini("pyodide_report_dir", HELP["report_dir"], default="")
     parser.addini("pyodide_xfail", HELP["xfail"], type="linelist", default=[])
     parser.addini("pyodide_runtimes", HELP["runtime"], type="args", default=[])

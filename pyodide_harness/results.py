@@ -465,6 +465,7 @@ def xfail_reason(wasxfail: str) -> str:
 class _TestState:
     result: TestResult
     reported: bool = False
+    phases: set[str] = field(default_factory=set)
 
 
 class ResultsBuilder:
@@ -566,6 +567,7 @@ class ResultsBuilder:
         result = state.result
         first = not state.reported
         state.reported = True
+        state.phases.add(when)
         result.duration += duration
         _merge_sections(result.sections, sections)
 
@@ -613,14 +615,7 @@ class ResultsBuilder:
             runtimes = []
             for run in package.runtimes:
                 key = (package.name, run.runtime)
-                tests = [
-                    TestResult(
-                        state.result.nodeid, state.result.outcome, state.result.phase,
-                        state.result.duration, state.result.longrepr,
-                        list(state.result.sections), state.result.message,
-                    )
-                    for state in self._tests[key].values()
-                ]
+                tests = [_snapshot(state) for state in self._tests[key].values()]
                 duration = self._durations.get(key, sum(test.duration for test in tests))
                 runtimes.append(
                     RuntimeRun(
@@ -647,6 +642,18 @@ class ResultsBuilder:
         if key not in self._runtimes:
             raise ValueError(UNKNOWN_RUNTIME.format(package=package_name, runtime=runtime))
         return key
+
+
+INTERRUPTED = "interrupted: the run stopped while this test ran"
+
+
+def _snapshot(state: _TestState) -> TestResult:
+    """A copy of the result; a passing test whose teardown never came was cut off."""
+    r = state.result
+    outcome, message = r.outcome, r.message
+    if outcome == PASSED and state.phases and not state.phases & {"teardown", "collect"}:
+        outcome, message = NOT_RUN, INTERRUPTED
+    return TestResult(r.nodeid, outcome, r.phase, r.duration, r.longrepr, list(r.sections), message)
 
 
 def _merge_sections(into: list[tuple[str, str]], new: Sequence[tuple[str, str]]) -> None:

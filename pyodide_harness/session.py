@@ -55,8 +55,8 @@ ROOTDIR_MISPLACED = (
 CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 NOT_RUN = "not run: {runtime} stopped before this test ({why})"
 RESTARTING = "{runtime}: restarting ({attempt}/{cap}) after: {reason}"
-RESTART_CAP = ("{runtime}: stopped after {restarts} restarts (--pyodide-max-restarts={cap}); "
-               "{count} tests not run")
+RESTART_CAP = ("{runtime}: stopped after {restarts} restart(s) (--pyodide-max-restarts={cap}); "
+               "{count} test(s) not run")
 
 
 def host_nodeid(nodeid: str, runtime: str) -> str:
@@ -302,7 +302,9 @@ class HarnessSession:
         extra.append(f"--tb={opt.tbstyle}")
         if opt.showlocals:
             extra.append("-l")
-        extra.append("--capture=no" if opt.capture == "no" else "--capture=sys")
+        extra.append(f"--capture={opt.capture}")  # fd capture works in Pyodide too
+        if getattr(opt, "timeout", None) is not None:  # pytest-timeout's --timeout on the host
+            extra.append(f"--timeout={opt.timeout}")
         verbose = int(opt.verbose or 0)
         extra += ["-v"] * verbose if verbose > 0 else ["-q"]
         for w in getattr(self.config.known_args_namespace, "pythonwarnings", None) or ():

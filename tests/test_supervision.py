@@ -370,10 +370,6 @@ def test_pytest_timeout_marker_and_ini_are_honoured(suite: Callable[..., Path], 
 
 
 @pytest.mark.node
-@pytest.mark.xfail(strict=True, reason="bug: the host does not know the suite's `timeout` ini "
-                   "key (only the in-runtime plugin registers it): PytestConfigWarning "
-                   "'Unknown config option: timeout', and with --strict-config the run stops "
-                   "with exit status 4 after booting the runtimes")
 def test_pytest_timeout_ini_is_not_an_unknown_option_with_strict_config(
     suite: Callable[..., Path], run: Run
 ) -> None:
@@ -385,10 +381,6 @@ def test_pytest_timeout_ini_is_not_an_unknown_option_with_strict_config(
 
 
 @pytest.mark.node
-@pytest.mark.xfail(strict=True, reason="bug: pytest-timeout's command-line option in addopts "
-                   "is a usage error on a host without pytest-timeout (exit 4, nothing runs), "
-                   "and its other ini keys (timeout_method, timeout_func_only) are "
-                   "'Unknown config option' warnings on the host and inside the runtime")
 def test_pytest_timeout_addopts_and_other_ini_keys_are_accepted(
     suite: Callable[..., Path], run: Run
 ) -> None:
@@ -575,8 +567,6 @@ def test_killed_host_reports_are_rebuilt_from_the_journal(
 
 
 @pytest.mark.node
-@pytest.mark.xfail(strict=True, reason="bug: a test cut off by the stop has only its setup "
-                   "phase (passed) recorded, and the results model counts it as passed")
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_test_cut_off_by_the_stop_is_not_reported_as_passed(
     stopped_run: Callable[[str], StoppedRun], sig: str, tmp_path: Path
@@ -645,10 +635,6 @@ def test_huge_and_binary_output_survives_into_valid_junit_xml(
 
 
 @pytest.mark.node
-@pytest.mark.xfail(strict=True, reason="bug: the in-runtime session forces --capture=sys, whose "
-                   "strict UTF-8 buffer turns undecodable output into UnicodeEncodeError / "
-                   "UnicodeDecodeError (a teardown error and an in-runtime internal error); "
-                   "pytest's default fd capture writes it with replacement characters")
 def test_undecodable_output_is_kept_as_in_native_pytest(
     suite: Callable[..., Path], run: Run, tmp_path: Path
 ) -> None:

@@ -35,6 +35,9 @@ PROTOCOL_VERSION = 1
 Emit = Callable[[dict[str, Any]], None]
 
 
+PYTEST_TIMEOUT_INI = ("timeout_method", "timeout_func_only", "timeout_disable_debugger_detection")
+
+
 class PyodideTimeout(Exception):
     """Raised into a test by the host's watchdog (through Pyodide's interrupt buffer)."""
 
@@ -74,8 +77,12 @@ class InnerPlugin:
     # -- session -------------------------------------------------------------------------
     def pytest_addoption(self, parser: pytest.Parser) -> None:
         # pytest-timeout is disabled in here (its signal method needs setitimer, which
-        # Pyodide lacks); its ini key keeps meaning what it means, for our watchdog.
+        # Pyodide lacks); its option and ini keys keep their meaning, for our watchdog,
+        # so suites that configure it run unmodified.
+        parser.addoption("--timeout", default=None, help="Per-test timeout (pyodide-harness)")
         parser.addini("timeout", "Per-test timeout in seconds (enforced by pyodide-harness)")
+        for name in PYTEST_TIMEOUT_INI:
+            parser.addini(name, "pytest-timeout setting (no meaning inside Pyodide)")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -95,7 +102,7 @@ class InnerPlugin:
         if marker is not None:
             value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
         if value is None and self.config is not None:
-            value = self.config.getini("timeout") or None
+            value = self.config.getoption("timeout") or self.config.getini("timeout") or None
         if value is None:
             value = self.options.get("timeout")
         try:
