@@ -34,6 +34,8 @@ from subjects import Subject
 HERE = Path(__file__).resolve().parent
 PEER_VERSION = "0.59.2"
 PEER_RUNTIME = {"node": "node", "chromium": "chrome", "firefox": "firefox"}
+# Its two pytest11 entry points; plugin autoloading is off in every run (see runs.environment).
+PEER_PLUGINS = ("-p", "pytest_pyodide.fixture", "-p", "pytest_pyodide.hook")
 
 NO_GECKODRIVER = (
     "pytest-pyodide drives Firefox through Selenium, which needs geckodriver: no Linux build "
@@ -108,7 +110,7 @@ def setup(work: Path, dist: Path, deps: Iterable[Path], subjects: Sequence[Subje
 
 def peer_argv(peer: Peer, subject_paths: Sequence[str], runtime: str) -> list[str]:
     return [
-        str(peer.python), "-m", "pytest", "-p", "no:pyodide_harness", "-p", "no:cacheprovider",
+        str(peer.python), "-m", "pytest", *PEER_PLUGINS, "-p", "no:cacheprovider",
         "-p", "peer_plugin", "--run-in-pyodide", f"--rt={PEER_RUNTIME[runtime]}",
         f"--dist-dir={peer.dist}", *subject_paths,
     ]

@@ -146,7 +146,7 @@ def harness_revision() -> str:
 
 
 def has_workers_option(scratch: Path) -> bool:
-    out = subprocess.run([sys.executable, "-m", "pytest", "--help"], cwd=scratch,
+    out = subprocess.run([sys.executable, "-m", "pytest", *runs.HARNESS_PLUGIN, "--help"], cwd=scratch,
                          capture_output=True, text=True, env=runs.environment(scratch))
     return WORKERS_OPTION in out.stdout
 
@@ -339,7 +339,13 @@ class Bench:
                 if bare and harness and bare[0].counts != harness[0].counts:
                     self.results.notes.append(
                         f"{subject.name} on {rt}: bare outcomes {bare[0].counts} differ from the "
-                        f"harness's {harness[0].counts}")
+                        f"harness's {harness[0].counts}; bare: {bare[0].first_problem()}; "
+                        f"harness: {harness[0].first_problem()}")
+                peer = self.results.select("pytest-pyodide", subject.name, [rt])
+                if peer and harness and peer[0].counts != harness[0].counts:
+                    self.results.notes.append(
+                        f"pytest-pyodide on {subject.name}, {rt}: outcomes {peer[0].counts}, the "
+                        f"harness's {harness[0].counts}; first: {peer[0].first_problem()}")
 
     def save_raw(self) -> None:
         raw = [{"variant": t.variant, "rep": t.rep, "kind": t.run.kind, "subject": t.run.subject,
