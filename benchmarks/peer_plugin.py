@@ -24,7 +24,7 @@ import json
 import os
 
 import pytest
-from pytest_pyodide import get_global_config
+from pytest_pyodide import get_global_config  # type: ignore[import-not-found]  # its own venv
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from runs import Run
+from runs import Run, test_outcomes
 
 WALL_BOUND = 1.10
 PER_TEST_BOUND_MS = 1.0
@@ -272,7 +272,8 @@ class Report:
                 peer = self.r.select("pytest-pyodide", subject, [rt])
                 harness = self.r.select("harness", subject, [rt])
                 p, h = med_of(peer, lambda r: r.wall), med_of(harness, lambda r: r.wall)
-                same = "yes" if peer and harness and peer[0].counts == harness[0].counts else "**no**"
+                same = "yes" if peer and harness and (
+                    test_outcomes(peer[0].counts) == test_outcomes(harness[0].counts)) else "**no**"
                 rows.append([subject, rt, s(p), s(h), s(ratio(p, h)), outcomes(peer), outcomes(harness),
                              f"same outcomes: {same}"])
         return table(["subject", "runtime", "pytest-pyodide wall s", "harness wall s", "speed-up",

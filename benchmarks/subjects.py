@@ -97,11 +97,11 @@ def make_synthetic(work: Path, tests: int) -> Subject:
 
 
 def _pip_download(dest: Path, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "--disable-pip-version-check",
-         "-d", str(dest), *args],
-        check=True,
-    )
+    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "--disable-pip-version-check",
+            "-d", str(dest), *args]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"`{' '.join(argv)}` failed:\n{proc.stdout}{proc.stderr}")
 
 
 def make_msgpack(work: Path) -> Subject:
