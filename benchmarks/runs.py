@@ -36,7 +36,9 @@ STARTED = re.compile(r"^pyodide-harness: started (?P<names>[\w, ]+) \(booting")
 READY = re.compile(
     r"^pyodide-harness: (?P<name>\w+): .*\(boot (?P<boot>[\d.]+)s, install (?P<install>[\d.]+)s\)")
 COLLECTED = re.compile(r"^collected (?P<n>\d+) items?")
-DONE = re.compile(r"^pyodide-harness: (?P<name>\w+) (?P<done>\d+)/(?P<total>\d+)(?:, \d+ failed)? done in")
+DONE = re.compile(
+    r"^pyodide-harness: (?P<name>\w+) (?P<done>\d+)/(?P<total>\d+)"
+    r"(?:, \d+ failed)?(?:, \d+ errors?)? done in")
 BARE_READY = re.compile(r"^bare: installed boot=(?P<boot>[\d.]+) install=(?P<install>[\d.]+)")
 BARE_COLLECTED = re.compile(r"^bare: collected (?P<n>\d+)")
 BARE_DONE = re.compile(r"^bare: done (?P<status>-?\d+)")

@@ -105,6 +105,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         runtimes = parse_runtimes(config.getini("pyodide_runtimes"), "ini pyodide_runtimes", known)
     else:
         runtimes = known
+    workers, workers_note = parse_workers(str(opt.pyodide_workers), os.cpu_count() or 1)
     return Settings(
         wheels=tuple(opt.pyodide_wheel),
         runtimes=runtimes,
@@ -124,7 +125,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
         shard=parse_shard(opt.pyodide_shard) if opt.pyodide_shard else None,
         baseline=_path(opt.pyodide_baseline, config),
         xfail=tuple(config.getini("pyodide_xfail")),
-        workers=parse_workers(str(opt.pyodide_workers), os.cpu_count() or 1)[0],
+        workers=workers,
+        workers_note=workers_note,
     )
 
 

@@ -126,7 +126,6 @@ class RuntimeState:
     failures: int = 0
     errors: int = 0
     gate_failed: set[str] = field(default_factory=set)  # tests the gate saw fail
-    started_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.runtime = self.runtime or self.name
@@ -243,9 +242,8 @@ class HarnessSession:
         self._say(f"installing {', '.join(w.path.name for w in self.intake.wheels)} with "
                   f"{len(resolution.wheels)} dependencies")
         base_options = self._inner_options(top_level)
-        requested = str(self.config.option.pyodide_workers)
-        if requested.isdigit() and int(requested) > s.workers:
-            self._say(f"--pyodide-workers {requested} capped at {s.workers}, the number of CPUs")
+        if s.workers_note:
+            self._say(s.workers_note)
         main = self.intake.wheels[0]
         self.package_name = main.name
         if s.report_dir is not None:

@@ -35,6 +35,7 @@ class Settings:
     baseline: Path | None = None
     xfail: tuple[str, ...] = ()  # "RUNTIME PATTERN [reason]" lines
     workers: int = 1  # instances per runtime
+    workers_note: str | None = None  # why fewer instances than asked for
 
     @property
     def explicit_requirements(self) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -164,7 +163,7 @@ class BrowserRuntime:
         browser.on("disconnected", lambda _b: crashed("browser disconnected"))
         await page.goto(server.url("harness", "harness.html"), timeout=BOOT_TIMEOUT_MS)
         await page.wait_for_function("typeof window.__harnessStart === 'function'")
-        await page.evaluate("job => window.__harnessStart(job)", json.loads(json.dumps(spec)))
+        await page.evaluate("job => window.__harnessStart(job)", spec)
         await finished.wait()
 
     async def interrupt(self) -> bool:
