@@ -22,5 +22,5 @@ class _Marks:
 def main(job_json: str) -> int:
     job = json.loads(job_json)
     os.chdir(job["root"])
-    args = ["-q", "-p", "no:cacheprovider", "--capture=sys", f"--rootdir={job['root']}", *job["paths"]]
+    args = ["-q", "-p", "no:cacheprovider", f"--rootdir={job['root']}", *job["paths"]]
     return int(pytest.main(args, plugins=[_Marks()]))

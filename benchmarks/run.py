@@ -385,8 +385,8 @@ bare runners are timed the same way.
   `pyodide_harness.server.Server`) boots Pyodide, installs the same wheels with
   `pyodide.loadPackage(paths or URLs)`, unpacks the same test-tree zip (made by
   `pyodide_harness.testtree.build_archive`) and calls `pytest.main` once with the
-  options the harness's in-runtime session uses (`-q -p no:cacheprovider
-  --capture=sys`). The dependency wheels are resolved beforehand with
+  options the harness's in-runtime session uses (`-q -p no:cacheprovider`,
+  pytest's default fd capture). The dependency wheels are resolved beforehand with
   `pyodide_harness.dependencies.resolve` (not timed); the harness resolves them
   itself, in its wall time.
 - **wall**: spawn to exit of the whole command.

@@ -16,11 +16,16 @@ directory alone (``--isolated --no-index``), so a repeated run needs no network.
 The price: an unpinned requirement stays at the version first downloaded until
 the requirements change so that the cache no longer satisfies them, or the
 directory is deleted.
+
+A successful resolution is remembered in ``<cache>/resolutions``, keyed by the
+wheels' contents, extras and the requirements: the same inputs again start no
+pip at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -479,6 +484,11 @@ def resolve(
         specs.append(f"{name}{extra_part} @ {path.as_uri()}")
     pip_args = [*PIP_PLATFORM_ARGS, *requirements, *specs]
 
+    record = dest.parent / "resolutions" / f"{_resolution_key(wheels_under_test, requirements)}.json"
+    if (known := _known_resolution(record, dest)) is not None:
+        log(f"Dependencies: {len(known)} wheel(s), as resolved before for the same wheels "
+            f"and requirements (no pip run; delete {record} to resolve again)")
+        return Resolution(known, tuple(requirements))
     log("Resolving dependencies for Pyodide 314 from the wheel cache")
     offline = _run_pip(
         ["download", "--no-index", "--find-links", str(dest), "--dest", str(dest), *pip_args],
@@ -503,7 +513,49 @@ def resolve(
             "is removing files from it."
         )
     log(f"Dependencies: {len(wheels)} wheel(s) in {dest}")
+    _remember_resolution(record, wheels)
     return Resolution(tuple(wheels), tuple(requirements))
+
+
+RESOLUTION_FORMAT = 1
+
+
+def _resolution_key(wheels_under_test: Sequence[tuple[Path, tuple[str, ...]]],
+                    requirements: Sequence[str]) -> str:
+    """What a resolution depends on: the wheels' contents and extras, the requirements,
+    the target (platform arguments, markers). The same key gives the same wheels."""
+    wheels = []
+    for wheel, extras in wheels_under_test:
+        digest = hashlib.sha256()
+        with open(wheel, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        wheels.append([Path(wheel).name, sorted(extras), digest.hexdigest()])
+    inputs = {"format": RESOLUTION_FORMAT, "platform": PIP_PLATFORM_ARGS,
+              "markers": PYODIDE_MARKER_ENV, "requirements": list(requirements), "wheels": wheels}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _known_resolution(record: Path, dest: Path) -> tuple[Path, ...] | None:
+    """The wheels of an earlier resolution with the same key, if they are all still cached.
+
+    This is what makes a warm run start no pip at all (pip's start-up and its
+    offline pass cost 0.5-0.8 s).
+    """
+    try:
+        names = json.loads(record.read_text(encoding="utf-8"))["wheels"]
+        wheels = tuple(dest / str(name) for name in names)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return wheels if all(w.is_file() for w in wheels) else None
+
+
+def _remember_resolution(record: Path, wheels: Sequence[Path]) -> None:
+    with contextlib.suppress(OSError):  # only a cache: a read-only one costs a pip run later
+        record.parent.mkdir(parents=True, exist_ok=True)
+        partial = record.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"wheels": [w.name for w in wheels]}), encoding="utf-8")
+        partial.replace(record)
 
 
 def _run_pip(arguments: Sequence[str], offline: bool = False) -> _PipRun:

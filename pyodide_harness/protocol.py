@@ -182,6 +182,24 @@ def _report(d: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def _test_report(d: dict[str, Any]) -> dict[str, Any]:
+    """A serialized ``TestReport``, whole again.
+
+    Test reports come without what the host knows from ``collected`` (location,
+    keywords) and without empty fields; the defaults are put back here, so the
+    result is what ``pytest_report_from_serializable`` expects.
+    """
+    report = _report(d)
+    nodeid = report["nodeid"]
+    if "location" not in report:
+        report["location"] = [nodeid.split("::")[0], None, nodeid.rsplit("::", 1)[-1]]
+    for name, empty in (("keywords", {}), ("longrepr", None), ("sections", []),
+                        ("user_properties", [])):
+        if name not in report:
+            report[name] = type(empty)() if empty is not None else None
+    return report
+
+
 def decode(message: str) -> Event:
     """Parse one protocol message; raise ProtocolError for anything else."""
     try:
@@ -206,7 +224,7 @@ def decode(message: str) -> Event:
                 timeout = d.get("timeout")
                 return TestStarted(d["nodeid"], float(timeout) if timeout else None)
             case "test_report":
-                return TestReport(_report(d))
+                return TestReport(_test_report(d))
             case "test_finished":
                 return TestFinished(d["nodeid"])
             case "warning":

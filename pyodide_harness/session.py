@@ -580,6 +580,8 @@ class HarnessSession:
         item = state.items.get(rep.nodeid)
         if item is not None:  # the host's location, so headlines name the runtime too
             rep.location = item.location
+            if not rep.keywords:  # not sent with each report: the item has them
+                rep.keywords = dict.fromkeys(item.extra_keyword_matches, 1)
         rep.nodeid = host_nodeid(rep.nodeid, state.runtime) if rep.nodeid else f"<{state.name}>"
         rep.pyodide_runtime = state.runtime
         return rep

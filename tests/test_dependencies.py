@@ -135,10 +135,44 @@ def test_second_resolve_works_offline_from_cache(index: Path, tmp_path: Path) ->
     for path in index.iterdir():
         path.unlink()
     messages: list[str] = []
-    second = deps.resolve([(wheel, ())], ["depb"], cache=tmp_path / "cache", log=messages.append)
+    # Other requirements than the first time: a new resolution, from the cache alone.
+    second = deps.resolve([(wheel, ())], [], cache=tmp_path / "cache", log=messages.append)
     assert sorted(second.wheels) == sorted(first.wheels)
     assert names(second) == ["depa", "depb"]
     assert any("no network used" in m for m in messages)
+
+
+def test_same_inputs_reuse_the_resolution_without_pip(
+    index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_wheel(index, "depa", requires_dist=["depb"])
+    make_wheel(index, "depb")
+    wheel = project_under_test(tmp_path, ["depa"])
+    first = deps.resolve([(wheel, ())], [], cache=tmp_path / "cache")
+    real_run_pip = deps._run_pip
+    pip_runs: list[Sequence[str]] = []
+
+    def counting_run_pip(arguments: Sequence[str], offline: bool = False) -> Any:
+        pip_runs.append(arguments)
+        return real_run_pip(arguments, offline)
+
+    monkeypatch.setattr(deps, "_run_pip", counting_run_pip)
+    messages: list[str] = []
+    again = deps.resolve([(wheel, ())], [], cache=tmp_path / "cache", log=messages.append)
+    assert again.wheels == first.wheels
+    assert pip_runs == []
+    assert any("as resolved before" in m for m in messages)
+    # A wheel of that resolution gone from the cache: pip runs again.
+    next(w for w in first.wheels if "depb" in w.name).unlink()
+    deps.resolve([(wheel, ())], [], cache=tmp_path / "cache")
+    assert pip_runs
+    deps.resolve([(wheel, ())], [], cache=tmp_path / "cache")
+    runs = len(pip_runs)  # remembered again
+    # Other contents under the same file name (a rebuilt wheel): a new key, pip runs.
+    rebuilt = project_under_test(tmp_path, ["depb"])
+    assert rebuilt == wheel
+    deps.resolve([(rebuilt, ())], [], cache=tmp_path / "cache")
+    assert len(pip_runs) > runs
 
 
 def test_second_resolve_makes_no_request(

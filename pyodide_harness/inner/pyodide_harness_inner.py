@@ -35,6 +35,19 @@ PROTOCOL_VERSION = 1
 Emit = Callable[[dict[str, Any]], None]
 
 
+# What every serialized TestReport holds; a report with nothing else (and nothing
+# in the fields below) takes the fast path in ``InnerPlugin._test_report``.
+PLAIN_REPORT_FIELDS = frozenset({
+    "nodeid", "location", "keywords", "outcome", "longrepr", "when", "user_properties",
+    "sections", "duration", "start", "stop",
+})
+# Left out of test reports: the host has them from ``collected`` (location,
+# keywords) or they are empty (it restores the defaults).
+OMITTED_FIELDS = ("location", "keywords")
+EMPTY_DEFAULTS: tuple[tuple[str, Any], ...] = (
+    ("longrepr", None), ("sections", []), ("user_properties", []),
+)
+
 PYTEST_TIMEOUT_INI = ("timeout_method", "timeout_func_only", "timeout_disable_debugger_detection")
 
 
@@ -65,6 +78,9 @@ class InnerPlugin:
         self.config: pytest.Config | None = None
         self.current_timeout: float | None = None
         self.collected_sent = False
+        self.fast_reports = False  # no plugin serializes reports its own way
+        self.default_timeout: Any = None  # the suite's --timeout / ini, else the harness's
+
 
     # -- helpers -----------------------------------------------------------------------
     def _serialize(self, report: pytest.CollectReport | pytest.TestReport) -> dict[str, Any]:
@@ -72,6 +88,26 @@ class InnerPlugin:
         data: dict[str, Any] = self.config.hook.pytest_report_to_serializable(
             config=self.config, report=report
         )
+        return data
+
+    def _test_report(self, report: pytest.TestReport) -> dict[str, Any]:
+        """A phase report, without what the host already knows; about a tenth of the bytes.
+
+        Most reports are plain passes: those are built directly, which is what
+        pytest's own serializer would give, minus the omitted fields.
+        """
+        if (self.fast_reports and type(report) is pytest.TestReport
+                and report.longrepr is None and not report.sections
+                and not report.user_properties and PLAIN_REPORT_FIELDS.issuperset(vars(report))):
+            return {"nodeid": report.nodeid, "outcome": report.outcome, "when": report.when,
+                    "duration": report.duration, "start": report.start, "stop": report.stop,
+                    "$report_type": "TestReport"}
+        data = self._serialize(report)
+        for name in OMITTED_FIELDS:
+            data.pop(name, None)
+        for name, empty in EMPTY_DEFAULTS:
+            if name in data and data[name] == empty:
+                del data[name]
         return data
 
     # -- session -------------------------------------------------------------------------
@@ -101,10 +137,8 @@ class InnerPlugin:
         value: Any = None
         if marker is not None:
             value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
-        if value is None and self.config is not None:
-            value = self.config.getoption("timeout") or self.config.getini("timeout") or None
         if value is None:
-            value = self.options.get("timeout")
+            value = self.default_timeout
         try:
             seconds = float(value) if value is not None else 0.0
         except (TypeError, ValueError):
@@ -112,6 +146,9 @@ class InnerPlugin:
         return seconds if seconds > 0 else None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        config = session.config  # looked up once, not for every test
+        value = config.getoption("timeout") or config.getini("timeout") or None
+        self.default_timeout = value if value is not None else self.options.get("timeout")
         self.emit(
             {
                 "event": "session_started",
@@ -181,6 +218,13 @@ class InnerPlugin:
                 }
             )
         self.collected_sent = True
+        # conftest plugins are registered by now: if only pytest's own modules
+        # serialize reports, plain reports may skip the hook.
+        assert self.config is not None
+        serializers = self.config.hook.pytest_report_to_serializable.get_hookimpls()
+        self.fast_reports = all(
+            str(getattr(h.plugin, "__name__", "")).startswith("_pytest.") for h in serializers
+        )
         self.emit(
             {
                 "event": "collected",
@@ -233,8 +277,10 @@ class InnerPlugin:
             self.current_timeout = None
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        self.emit({"event": "test_started", "nodeid": nodeid, "location": list(location),
-                   "timeout": self.current_timeout})
+        started: dict[str, Any] = {"event": "test_started", "nodeid": nodeid}
+        if self.current_timeout is not None:
+            started["timeout"] = self.current_timeout
+        self.emit(started)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
@@ -253,7 +299,7 @@ class InnerPlugin:
         return result
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.emit({"event": "test_report", "report": self._serialize(report)})
+        self.emit({"event": "test_report", "report": self._test_report(report)})
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self.emit({"event": "test_finished", "nodeid": nodeid})
@@ -333,9 +379,10 @@ def main(options_json: str) -> int:
     import pyodide_harness_bridge as bridge  # registered by the JS side
 
     def emit(event: dict[str, Any]) -> None:
-        bridge.emit(json.dumps(event, default=str, ensure_ascii=True))
+        bridge.emit(json.dumps(event, default=str, ensure_ascii=True, separators=(",", ":")))
 
     def take_async_errors() -> list[str]:
-        return [str(e) for e in bridge.takeAsyncErrors()]
+        errors = bridge.takeAsyncErrors()  # undefined (None) when there are none: cheap
+        return [str(e) for e in errors] if errors is not None else []
 
     return run(json.loads(options_json), emit, take_async_errors)

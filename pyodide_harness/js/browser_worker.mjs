@@ -1,10 +1,14 @@
 // Module worker of the browser runtimes: fetches the job's files and runs the session.
+// Everything it says (protocol messages, the runtime's output) goes through the
+// shared-memory channel the page made (see channel.mjs), in order.
+import { ChannelWriter } from "./channel.mjs";
 import { runSession } from "./harness_core.mjs";
-
-const log = (s) => postMessage({ log: s });
 
 self.onmessage = async (e) => {
   const job = e.data;
+  const channel = new ChannelWriter(job.channel);
+  const emit = (message) => channel.write(message);
+  const log = (text) => channel.write(JSON.stringify({ log: text }));
   try {
     const { loadPyodide } = await import(job.indexURL + "pyodide.mjs");
     const [archive, innerSource] = await Promise.all([
@@ -20,11 +24,11 @@ self.onmessage = async (e) => {
       options: job.options,
       env: job.env,
       interruptBuffer: job.interruptBuffer,
-      emit: (s) => postMessage(s),
+      emit,
       log,
       environment: { ...job.environment, user_agent: navigator.userAgent },
     });
   } catch (err) {
-    postMessage(JSON.stringify({ event: "runtime_error", text: `${err && err.stack ? err.stack : err}` }));
+    emit(JSON.stringify({ event: "runtime_error", text: `${err && err.stack ? err.stack : err}` }));
   }
 };

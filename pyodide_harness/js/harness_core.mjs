@@ -19,7 +19,8 @@ function jspiActive() {
  * @param {string} o.innerSource     pyodide_harness_inner.py
  * @param {object} o.options         options for the inner session (see the inner module)
  * @param {(s: string) => void} o.emit
- * @param {(s: string) => void} o.log     the runtime's own output (not protocol)
+ * @param {(s: string) => void} o.log     the runtime's own output (not protocol), as
+ *                                      written: pieces of lines, newlines included
  * @param {object} o.environment      what the host records about this runtime
  * @param {(pyodide: any) => Promise<void>} [o.prepare] runtime-specific set-up after boot
  * @param {object} [o.env]            environment variables for Python
@@ -33,11 +34,23 @@ export async function runSession(o) {
   const t0 = performance.now();
   const pyodide = await o.loadPyodide({
     indexURL: o.indexURL,
-    stdout: o.log,
-    stderr: o.log,
+    stdout: (line) => o.log(line + "\n"),
+    stderr: (line) => o.log(line + "\n"),
     env: { HOME: "/home/pyodide", ...(o.env || {}) },
   });
   const tBoot = performance.now();
+  // From here on the runtime's output is passed on as written, not line by line:
+  // pytest flushes after each progress dot, and a batched handler would make one
+  // callback (one message, in a browser) per dot.
+  for (const set of [pyodide.setStdout, pyodide.setStderr]) {
+    const decoder = new TextDecoder();
+    set.call(pyodide, {
+      write: (buffer) => {
+        o.log(decoder.decode(buffer, { stream: true }));
+        return buffer.length;
+      },
+    });
+  }
   if (o.interruptBuffer) pyodide.setInterruptBuffer(o.interruptBuffer);
   // After a fatal error (a wasm trap, abort, os._exit in a browser) Pyodide can never
   // run again and the session's promise may never settle: say so at once, so the
@@ -80,7 +93,7 @@ export async function runSession(o) {
   pyodide.FS.writeFile(`${INNER_DIR}/pyodide_harness_inner.py`, o.innerSource);
   pyodide.registerJsModule("pyodide_harness_bridge", {
     emit: (s) => o.emit(s),
-    takeAsyncErrors: () => asyncErrors.splice(0, asyncErrors.length),
+    takeAsyncErrors: () => (asyncErrors.length ? asyncErrors.splice(0, asyncErrors.length) : undefined),
   });
   const options = { ...o.options, rootdir: PROJECT_DIR };
   pyodide.globals.set("_harness_options", JSON.stringify(options));

@@ -1,15 +1,32 @@
 // Node runtime driver: `node [--experimental-wasm-stack-switching] node_driver.mjs JOB.json`.
 // Protocol events go to stdout, one JSON object per line, and nothing else does:
 // the runtime's own output goes to stderr.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { runSession } from "./harness_core.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = (line) => process.stdout.write(line + "\n");
-const log = (line) => process.stderr.write(line + "\n");
-console.log = (...args) => log(args.join(" "));
+// Written synchronously, never through process.stdout: while Python runs, Node's event
+// loop is blocked, so a stream write larger than the pipe's buffer (the `collected`
+// event of a big suite) would sit in Node's queue until the session ended, and the
+// host would see no progress at all. A full non-blocking pipe (EAGAIN) is waited out.
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function writeAll(fd, text) {
+  const data = Buffer.from(text, "utf8");
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += writeSync(fd, data, offset, data.length - offset);
+    } catch (err) {
+      if (err.code !== "EAGAIN") throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+const out = (line) => writeAll(1, line + "\n");
+const log = (text) => writeAll(2, text);
+console.log = (...args) => log(args.join(" ") + "\n");
 console.info = console.log;
 
 let asyncErrors = null;

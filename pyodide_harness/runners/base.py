@@ -9,6 +9,7 @@ the runtime died first. Adding WebKit or Deno is one new module registered in
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,3 +69,27 @@ class Runtime(Protocol):
 
 
 RuntimeFactory = Callable[[RuntimeConfig], Runtime]
+
+
+class OutputTail:
+    """The last lines a runtime printed, kept to explain a crash.
+
+    Output arrives as written (pieces of lines) or as whole lines; both end up
+    as lines here.
+    """
+
+    def __init__(self, lines: int = 200) -> None:
+        self._lines: collections.deque[str] = collections.deque(maxlen=lines)
+        self._partial = ""
+
+    def write(self, text: str) -> None:
+        """Output as written: may end mid-line."""
+        *complete, self._partial = (self._partial + text).split("\n")
+        self._lines.extend(complete)
+
+    def line(self, text: str) -> None:
+        """One whole line (a note from the host side, a log line)."""
+        self.write(text + "\n")
+
+    def text(self) -> str:
+        return "\n".join([*self._lines, self._partial] if self._partial else self._lines)

@@ -2,16 +2,16 @@
 
 Pyodide runs in a module Web Worker of a page served by ``server.Server`` on
 127.0.0.1 (cross-origin isolated, so ``SharedArrayBuffer`` exists). The page
-relays the worker's protocol messages to the host through an exposed binding,
-batched. A browser module (``chromium.py``, ``firefox.py``) only says how to
-find and launch its browser.
+relays the worker's protocol messages and output to the host through an
+exposed binding, many lines at a time (see ``js/channel.mjs``). A browser module
+(``chromium.py``, ``firefox.py``) only says how to find and launch its browser.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
+import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +21,11 @@ from typing import Any
 from ..errors import RuntimeStartError
 from ..protocol import Crashed, Done, ProtocolError, RuntimeError_, decode
 from ..server import Server
-from .base import Emit, RuntimeConfig, RuntimeJob
+from .base import Emit, OutputTail, RuntimeConfig, RuntimeJob
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 BOOT_TIMEOUT_MS = 120_000
+LOG_PREFIX = '{"log":'  # a line of the runtime's output, not a protocol message (channel.mjs)
 
 BROWSER_NOT_FOUND = (
     "{browser} not found: {tried}. Install it with `python -m playwright install {browser}`, "
@@ -135,14 +136,17 @@ class BrowserRuntime:
                             "browser_launch": description},
         }
         finished = asyncio.Event()
-        log_tail: collections.deque[str] = collections.deque(maxlen=200)
+        tail = OutputTail()
 
-        def receive(_source: Any, batch: list[str]) -> None:
-            for message in batch:
+        def receive(_source: Any, lines: str) -> None:
+            for message in lines.split("\n"):
+                if message.startswith(LOG_PREFIX):  # {"log": text}: the runtime's output
+                    tail.write(str(json.loads(message).get("log", "")))
+                    continue
                 try:
                     event = decode(message)
                 except ProtocolError:
-                    log_tail.append(message)
+                    tail.line(message)
                     continue
                 emit(event)
                 if isinstance(event, Done | RuntimeError_):
@@ -150,16 +154,15 @@ class BrowserRuntime:
 
         def crashed(reason: str) -> None:
             if not finished.is_set():
-                emit(Crashed(reason=f"{self.name} {reason}", output="\n".join(log_tail)))
+                emit(Crashed(reason=f"{self.name} {reason}", output=tail.text()))
                 finished.set()
 
         context = await browser.new_context()
         self._page = page = await context.new_page()
         await page.expose_binding("__harnessEmit", receive)
-        await page.expose_binding("__harnessLog", lambda _s, text: log_tail.append(text))
         page.on("crash", lambda _p: crashed("page crashed"))
-        page.on("pageerror", lambda err: log_tail.append(f"page error: {err}"))
-        page.on("console", lambda msg: log_tail.append(f"console: {msg.text}"))
+        page.on("pageerror", lambda err: tail.line(f"page error: {err}"))
+        page.on("console", lambda msg: tail.line(f"console: {msg.text}"))
         browser.on("disconnected", lambda _b: crashed("browser disconnected"))
         await page.goto(server.url("harness", "harness.html"), timeout=BOOT_TIMEOUT_MS)
         await page.wait_for_function("typeof window.__harnessStart === 'function'")

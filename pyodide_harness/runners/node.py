@@ -10,7 +10,6 @@ The JSPI flag is found by asking the binary, since Node 24 needs
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import functools
 import json
@@ -20,10 +19,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from .. import paths
 from ..errors import RuntimeStartError
 from ..protocol import Crashed, Done, ProtocolError, decode
-from .base import Emit, RuntimeConfig, RuntimeJob
+from .base import Emit, OutputTail, RuntimeConfig, RuntimeJob
 
 MIN_NODE_MAJOR = 24
 JSPI_FLAGS = ("--experimental-wasm-stack-switching", "--experimental-wasm-jspi")
@@ -88,6 +89,49 @@ def _jspi_flags(path: Path) -> tuple[str, ...] | None:
     return None
 
 
+class _ProbeCache:
+    """What asking a Node binary for its version and JSPI flags found, kept in the cache
+    directory by path, size and mtime: asking spawns Node two or three times."""
+
+    def __init__(self) -> None:
+        self.file = paths.cache_dir() / "node-probes.json"
+        try:
+            self.entries: dict[str, Any] = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.entries = {}
+
+    @staticmethod
+    def _stamp(path: Path) -> list[int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns]
+
+    def get(self, path: Path) -> NodeBinary | None:
+        entry = self.entries.get(str(path))
+        stamp = self._stamp(path)
+        if not isinstance(entry, dict) or stamp is None or entry.get("stamp") != stamp:
+            return None
+        try:
+            found = NodeBinary(path, str(entry["version"]), tuple(entry["flags"]))
+            return found if found.major >= MIN_NODE_MAJOR else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, found: NodeBinary) -> None:
+        stamp = self._stamp(found.path)
+        if stamp is None:
+            return
+        self.entries[str(found.path)] = {"stamp": stamp, "version": found.version,
+                                         "flags": list(found.flags)}
+        with contextlib.suppress(OSError):  # only a cache
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.file.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(self.entries), encoding="utf-8")
+            partial.replace(self.file)
+
+
 @functools.cache
 def find_node(explicit: Path | None = None) -> NodeBinary:
     """The Node binary to use, with the flags that turn JSPI on."""
@@ -102,7 +146,10 @@ def find_node(explicit: Path | None = None) -> NodeBinary:
         wheel = _wheel_node()
         if wheel:
             candidates.append(wheel)
+    probes = _ProbeCache()
     for path in candidates:
+        if (known := probes.get(path)) is not None:
+            return known
         try:
             version = _version(path)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -122,7 +169,9 @@ def find_node(explicit: Path | None = None) -> NodeBinary:
                 NO_JSPI.format(path=path, version=version, flags=", ".join(JSPI_FLAGS),
                                minimum=MIN_NODE_MAJOR)
             )
-        return NodeBinary(path, version, flags)
+        found = NodeBinary(path, version, flags)
+        probes.put(found)
+        return found
     raise RuntimeStartError(
         NODE_NOT_FOUND.format(minimum=MIN_NODE_MAJOR, tried="; ".join(tried) or "no node on PATH")
     )
@@ -167,12 +216,12 @@ class NodeRuntime:
             start_new_session=sys.platform != "win32",
         )
         assert proc.stdout is not None and proc.stderr is not None
-        tail: collections.deque[str] = collections.deque(maxlen=200)
+        tail = OutputTail()
 
         async def read_stderr() -> None:
             assert proc.stderr is not None
             async for raw in proc.stderr:
-                tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                tail.write(raw.decode("utf-8", "replace"))
 
         stderr_task = asyncio.create_task(read_stderr())
         done = False
@@ -184,7 +233,7 @@ class NodeRuntime:
                 try:
                     event = decode(line)
                 except ProtocolError:
-                    tail.append(line)
+                    tail.line(line)
                     continue
                 done = done or isinstance(event, Done)
                 emit(event)
@@ -196,7 +245,7 @@ class NodeRuntime:
             emit(
                 Crashed(
                     reason=f"node exited unexpectedly (code={code})",
-                    output="\n".join(tail),
+                    output=tail.text(),
                     details={"exit_code": code, "node": str(node.path), "version": node.version},
                 )
             )
