@@ -667,3 +667,50 @@ def test_undecodable_output_is_kept_as_in_native_pytest(
     assert "surrogates:" in result.stdout.str() and "raw:" in result.stdout.str()
     assert "runtime error" not in result.stdout.str()
     ET.parse(junit)
+
+
+# -- 10. events leave the runtime while it runs, whatever their size -------------------------
+
+# The `collected` event alone is about 1 MB, the captured output of the passing tests
+# about 9 MB and one failure prints 5 MB: more than a pipe's buffer (Node) and more than
+# the browsers' 4 MiB shared channel. A hang at the end is interrupted only if the host
+# has seen, while the runtime is stuck, every event before it.
+BIG_SUITE = {
+    "tests/test_big.py": """
+        import pytest
+
+        LONG = "x" * 200
+
+        @pytest.mark.parametrize("n", range(1500), ids=lambda n: f"{n}-{LONG}")
+        def test_many(n):
+            print(LONG * 30)
+
+        def test_y_fails_loudly():
+            print("LOUD-BEGIN-" + "y" * 5_000_000 + "-LOUD-END")
+            assert False, "LOUD-SENTINEL"
+
+        def test_z_loops_forever():
+            while True:
+                pass
+    """,
+}
+
+
+@pytest.mark.browser
+@pytest.mark.node
+@pytest.mark.parametrize("runtime", ["node", "chromium", "firefox"])
+def test_big_events_arrive_while_the_runtime_runs(
+    suite: Callable[..., Path], run: Run, runtime: str, tmp_path: Path
+) -> None:
+    wheel = suite(BIG_SUITE)
+    junit = tmp_path / "junit.xml"
+    result = run(f"--pyodide-wheel={wheel}", TIMEOUT, "--tb=line", "--show-capture=no",
+                 "-o", "junit_logging=all", f"--junitxml={junit}", runtime=runtime)
+    result.assert_outcomes(passed=1500, failed=2)
+    result.stdout.fnmatch_lines([
+        f"FAILED tests/test_big.py::test_z_loops_forever@{runtime} - PyodideTimeout*"])
+    assert f"PyodideTimeout: Timeout (>3s) in {runtime}" in result.stdout.str()
+    result.stdout.no_fnmatch_line(RESTART_LINE)
+    text = xml_text(junit, f"test_y_fails_loudly@{runtime}")
+    begin = text.index("LOUD-BEGIN-") + len("LOUD-BEGIN-")
+    assert text[begin:begin + 5_000_000 + len("-LOUD-END")] == "y" * 5_000_000 + "-LOUD-END"

@@ -88,8 +88,11 @@ class OutputTail:
         self._lines.extend(complete)
 
     def line(self, text: str) -> None:
-        """One whole line (a note from the host side, a log line)."""
-        self.write(text + "\n")
+        """One whole line of its own (a note from the host side, a log line)."""
+        if self._partial:
+            self._lines.append(self._partial)
+            self._partial = ""
+        self._lines.append(text)
 
     def text(self) -> str:
         return "\n".join([*self._lines, self._partial] if self._partial else self._lines)
