@@ -59,6 +59,7 @@ class Result:
     lines: list[Line]
     memory: Memory
     timed_out: bool = False
+    cpu: float | None = None  # CPU seconds of the whole process tree (cgroup), if measurable
 
     def output(self, last: int | None = None) -> str:
         chosen = self.lines if last is None else self.lines[-last:]
@@ -202,6 +203,45 @@ class TreeSampler:
             self._stop.wait(self.interval)
 
 
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class CpuAccount:
+    """CPU time of a process and everything it starts, through a cgroup-v1 ``cpuacct`` group.
+
+    Browsers reparent and reap their own children, so summing the processes one
+    sees misses some; a cgroup counts them all. Needs root and cgroup v1 (as on
+    the benchmark machine); elsewhere ``seconds()`` is None.
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        if CPUACCT.is_dir() and os.access(CPUACCT, os.W_OK):
+            path = CPUACCT / f"pyodide-harness-bench-{os.getpid()}-{time.monotonic_ns()}"
+            with contextlib.suppress(OSError):
+                path.mkdir()
+                self.path = path
+
+    def enter(self) -> None:
+        """Called in the child before exec (``preexec_fn``): join the group."""
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float | None:
+        if self.path is None:
+            return None
+        try:
+            return int((self.path / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def remove(self) -> None:
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # fails while a process is left in it; harmless
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -216,10 +256,12 @@ def run(
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONUNBUFFERED"] = "1"
     lines: list[Line] = []
+    account = CpuAccount()
     start = time.perf_counter()
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=account.enter,
     )
     sampler = TreeSampler(proc.pid, interval, pss)
     sampler.start()
@@ -251,4 +293,6 @@ def run(
         # Browsers and drivers left behind by a killed run must not disturb the next one.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-    return Result(list(argv), returncode, wall, lines, sampler.memory, timed_out)
+        cpu = account.seconds()
+        account.remove()
+    return Result(list(argv), returncode, wall, lines, sampler.memory, timed_out, cpu)

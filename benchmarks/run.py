@@ -412,7 +412,13 @@ bare runners are timed the same way.
   N), is the part that grows with N.
 - **concurrency**: the harness with all selected runtimes at once against each
   runtime alone (the harness's single-runtime runs); physical limit =
-  max(slowest alone, sum alone / cores).
+  max(slowest alone, sum alone / cores), as the issue defines it. The CPU
+  columns count the CPU time of each run's whole process tree (a cgroup-v1
+  `cpuacct` group, so browser processes the harness does not see are counted):
+  a runtime alone keeps more than one core busy at times (wasm compilation
+  threads, browser processes, the host), so the **CPU limit** = max(slowest
+  alone, CPU seconds of the runtimes alone / cores) says what the machine can
+  do; "n/a" where the cgroup cannot be made (not root, cgroup v2 only).
 - **cache**: the harness on the real suite with an empty `PYODIDE_HARNESS_CACHE`
   (and fresh npm and pip caches), so the Pyodide distribution and the wheels are
   downloaded, then again with that cache warm. **start-up** = spawn to runtime

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .reports import write_reports
 from .results import Results, ResultsBuilder
 
 JOURNAL_FILENAME = "journal.jsonl"
@@ -69,6 +68,8 @@ class Recorder:
     def finish(self) -> list[Path]:
         """Write every report from what was recorded; the journal stays as the raw record."""
         self.close()
+        from .reports import write_reports  # jinja2 & co.: needed only now, at the end
+
         return write_reports(self.builder.build(), self.report_dir)
 
     def close(self) -> None:
