@@ -42,6 +42,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from . import paths
 from .errors import DependencyError
+from .wheels import file_sha256
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -524,13 +525,8 @@ def _resolution_key(wheels_under_test: Sequence[tuple[Path, tuple[str, ...]]],
                     requirements: Sequence[str]) -> str:
     """What a resolution depends on: the wheels' contents and extras, the requirements,
     the target (platform arguments, markers). The same key gives the same wheels."""
-    wheels = []
-    for wheel, extras in wheels_under_test:
-        digest = hashlib.sha256()
-        with open(wheel, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        wheels.append([Path(wheel).name, sorted(extras), digest.hexdigest()])
+    wheels = [[Path(wheel).name, sorted(extras), file_sha256(Path(wheel))]
+              for wheel, extras in wheels_under_test]
     inputs = {"format": RESOLUTION_FORMAT, "platform": PIP_PLATFORM_ARGS,
               "markers": PYODIDE_MARKER_ENV, "requirements": list(requirements), "wheels": wheels}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]

@@ -193,10 +193,10 @@ def _test_report(d: dict[str, Any]) -> dict[str, Any]:
     nodeid = report["nodeid"]
     if "location" not in report:
         report["location"] = [nodeid.split("::")[0], None, nodeid.rsplit("::", 1)[-1]]
-    for name, empty in (("keywords", {}), ("longrepr", None), ("sections", []),
-                        ("user_properties", [])):
-        if name not in report:
-            report[name] = type(empty)() if empty is not None else None
+    report.setdefault("keywords", {})
+    report.setdefault("longrepr", None)
+    report.setdefault("sections", [])
+    report.setdefault("user_properties", [])
     return report
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import glob
 import hashlib
 import io
@@ -607,7 +608,7 @@ def _inspect(
         extras=(),
         requires_dist=requires_dist,
         top_level=_top_level(names),
-        sha256=_file_sha256(path),
+        sha256=file_sha256(path),
         is_pure=is_pure,
     )
     return info, declared
@@ -798,9 +799,18 @@ def _top_level(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The file's sha256. Within one process it is read once per inode, size and mtime:
+    the intake and the dependency resolution (which keys its cache by it) both ask
+    for each wheel under test."""
+    st = path.stat()
+    return _sha256_of(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of(path: str, inode: int, size: int, mtime_ns: int) -> str:
     hasher = hashlib.sha256()
-    with path.open("rb") as stream:
+    with open(path, "rb") as stream:
         while chunk := stream.read(1 << 20):
             hasher.update(chunk)
     return hasher.hexdigest()

@@ -81,7 +81,6 @@ class InnerPlugin:
         self.fast_reports = False  # no plugin serializes reports its own way
         self.default_timeout: Any = None  # the suite's --timeout / ini, else the harness's
 
-
     # -- helpers -----------------------------------------------------------------------
     def _serialize(self, report: pytest.CollectReport | pytest.TestReport) -> dict[str, Any]:
         assert self.config is not None
@@ -91,7 +90,7 @@ class InnerPlugin:
         return data
 
     def _test_report(self, report: pytest.TestReport) -> dict[str, Any]:
-        """A phase report, without what the host already knows; about a tenth of the bytes.
+        """A phase report, without what the host already knows or empty fields.
 
         Most reports are plain passes: those are built directly, which is what
         pytest's own serializer would give, minus the omitted fields.
