@@ -93,7 +93,7 @@ class Context:
     real: str  # the real suite's subject name (msgpack)
     concurrency_subjects: tuple[str, ...]
     peer_subjects: tuple[str, ...]
-    worker_subject: str
+    worker_subjects: tuple[str, ...]  # trivial tests (what workers cost), busy ones (gain)
     cores: int
     workers_option: bool
     quick: bool
@@ -185,16 +185,15 @@ class Report:
                 rows.append(["harness >= 4x faster than pytest-pyodide", subject, rt,
                              f"{s(p)} s vs {s(h)} s", f"{s(q)}x", verdict(q, PEER_SPEEDUP_BOUND, True)])
         if not c.workers_option:
-            rows.append(["scaling with 1, 2, 4 workers", c.worker_subject, ", ".join(c.runtimes),
+            rows.append(["scaling with 1, 2, 4 workers", ", ".join(c.worker_subjects),
+                         ", ".join(c.runtimes),
                          "not implemented: `pytest --help` has no --pyodide-workers", "-", "n/a"])
         else:
-            for rt in c.runtimes:
-                one = self.wall("harness", c.worker_subject, [rt], "workers=1")
-                best = [self.wall("harness", c.worker_subject, [rt], f"workers={n}") for n in WORKER_COUNTS]
-                speed = ", ".join(f"{n}: {s(ratio(one, w))}x"
-                                  for n, w in zip(WORKER_COUNTS, best, strict=True))
-                rows.append(["scaling with 1, 2, 4 workers (speed-up vs 1)", c.worker_subject, rt,
-                             speed, "-", "see table"])
+            for subject in c.worker_subjects:
+                for rt in c.runtimes:
+                    rows.append(["scaling with 1, 2, 4 workers (speed-up vs 1)", subject, rt,
+                                 ", ".join(f"{n}: {x}" for n, x in self._speedups(subject, rt)),
+                                 "-", "see table"])
         return table(["target", "subject", "runtime", "measured", "ratio", "result"], rows)
 
     def phases(self) -> list[str]:
@@ -302,16 +301,42 @@ class Report:
         return table(["subject", "runtime", "pytest-pyodide wall s", "harness wall s", "speed-up",
                       "pytest-pyodide outcomes", "harness outcomes", "note"], rows)
 
+    def _capped(self, n: int) -> bool:
+        return n > self.ctx.cores
+
+    def _speedups(self, subject: str, rt: str) -> list[tuple[int, str]]:
+        """(workers, speed-up against 1 worker), or why there is none."""
+        one = self.wall("harness", subject, [rt], "workers=1")
+        found: list[tuple[int, str]] = []
+        for n in WORKER_COUNTS:
+            if self._capped(n):
+                found.append((n, f"capped at {self.ctx.cores}"))
+            else:
+                found.append((n, f"{s(ratio(one, self.wall('harness', subject, [rt], f'workers={n}')))}x"))
+        return found
+
     def workers_table(self) -> list[str]:
         c = self.ctx
         if not c.workers_option:
             return [f"not implemented: `pytest --help` shows no `--pyodide-workers`; the runs for "
-                    f"{', '.join(str(n) for n in WORKER_COUNTS)} workers ({c.worker_subject}, each runtime) "
-                    "are made automatically once the option exists."]
+                    f"{', '.join(str(n) for n in WORKER_COUNTS)} workers ({', '.join(c.worker_subjects)}, "
+                    "each runtime) are made automatically once the option exists."]
         rows: list[list[str]] = []
-        for rt in c.runtimes:
-            walls = [self.wall("harness", c.worker_subject, [rt], f"workers={n}") for n in WORKER_COUNTS]
-            rows.append([c.worker_subject, rt, *(s(w) for w in walls),
-                         *(s(ratio(walls[0], w)) for w in walls[1:])])
-        return table(["subject", "runtime", *(f"{n} worker(s) s" for n in WORKER_COUNTS),
-                      *(f"speed-up x{n}" for n in WORKER_COUNTS[1:])], rows)
+        for subject in c.worker_subjects:
+            for rt in c.runtimes:
+                walls = ["capped" if self._capped(n)
+                         else s(self.wall("harness", subject, [rt], f"workers={n}")) for n in WORKER_COUNTS]
+                runs_ = [r for n in WORKER_COUNTS
+                         for r in self.r.select("harness", subject, [rt], f"workers={n}")[:1]]
+                same = {frozenset(test_outcomes(r.counts).items()) for r in runs_}
+                rows.append([subject, rt, *walls,
+                             *(x for _n, x in self._speedups(subject, rt)[1:]),
+                             outcomes(runs_[:1]) + ("" if len(same) <= 1 else " (**differ by count**)")])
+        lines = table(["subject", "runtime", *(f"{n} worker(s) s" for n in WORKER_COUNTS),
+                       *(f"speed-up x{n}" for n in WORKER_COUNTS[1:]), "outcomes"], rows)
+        capped = [n for n in WORKER_COUNTS if self._capped(n)]
+        if capped:
+            lines += ["", f"{', '.join(map(str, capped))} worker(s): not run, because the harness caps "
+                          f"`--pyodide-workers` at the core count ({c.cores}) and the run would repeat "
+                          f"the {c.cores}-worker one."]
+        return lines

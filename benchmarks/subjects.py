@@ -62,22 +62,33 @@ def top_level_names(wheel: Path) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _synthetic_module(start: int, count: int) -> str:
-    body = [f'"""Trivial tests {start}..{start + count - 1} of the benchmark\'s synthetic suite."""',
+BUSY_LOOPS = 150_000  # about 20 ms of pure Python per test in Pyodide here
+
+
+def _synthetic_module(start: int, count: int, busy: bool = False) -> str:
+    kind = "Busy" if busy else "Trivial"
+    body = [f'"""{kind} tests {start}..{start + count - 1} of the benchmark\'s synthetic suite."""',
             "", f"import {SYNTH_PACKAGE}", ""]
     for i in range(start, start + count):
-        body += ["", f"def test_{i:05d}():", f"    assert {SYNTH_PACKAGE}.ident({i}) == {i}", ""]
+        check = (f"    assert {SYNTH_PACKAGE}.busy({BUSY_LOOPS}) > 0" if busy
+                 else f"    assert {SYNTH_PACKAGE}.ident({i}) == {i}")
+        body += ["", f"def test_{i:05d}():", check, ""]
     return "\n".join(body)
 
 
-def make_synthetic(work: Path, tests: int) -> Subject:
-    """A project whose wheel is a tiny pure package and whose suite has ``tests`` trivial tests."""
+def make_synthetic(work: Path, tests: int, busy: bool = False) -> Subject:
+    """A project whose wheel is a tiny pure package and whose suite has ``tests`` trivial tests.
+
+    ``busy``: each test computes for a while instead (``busy-N``), the kind of suite
+    where --pyodide-workers can gain; only the workers' runs use it.
+    """
     sys.path.insert(0, str(REPO / "tests"))
     try:
         from wheelfactory import make_wheel
     finally:
         sys.path.remove(str(REPO / "tests"))
-    root = work / f"synthetic-{tests}"
+    name = f"busy-{tests}" if busy else f"synthetic-{tests}"
+    root = work / name
     if root.exists():
         shutil.rmtree(root)
     (root / "tests").mkdir(parents=True)
@@ -86,12 +97,13 @@ def make_synthetic(work: Path, tests: int) -> Subject:
     for start in range(0, tests, TESTS_PER_MODULE):
         count = min(TESTS_PER_MODULE, tests - start)
         module = root / "tests" / f"test_synth_{start // TESTS_PER_MODULE:03d}.py"
-        module.write_text(_synthetic_module(start, count), encoding="utf-8")
+        module.write_text(_synthetic_module(start, count, busy), encoding="utf-8")
     wheel = make_wheel(root / "dist", SYNTH_PACKAGE, files={
-        f"{SYNTH_PACKAGE}/__init__.py": "def ident(x):\n    return x\n",
+        f"{SYNTH_PACKAGE}/__init__.py": "def ident(x):\n    return x\n\n\n"
+                                        "def busy(n):\n    return sum(i * i for i in range(n))\n",
     })
     return Subject(
-        name=f"synthetic-{tests}", root=root, wheel=wheel.resolve(), paths=("tests",),
+        name=name, root=root, wheel=wheel.resolve(), paths=("tests",),
         tests=tests, top_level=(SYNTH_PACKAGE,), host_requirement=str(wheel.resolve()),
     )
 

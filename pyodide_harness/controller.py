@@ -12,11 +12,18 @@ Supervision lives here because it is the same for every runtime:
   watchdog) is started again and resumes after the tests already done, up to
   ``max_restarts`` times. Death before collection is not retried: it would only
   die again.
+
+Instances of one runtime that share its tests (``--pyodide-workers``, jobs with
+``schedule: "load"``) get them from one ``scheduling.LoadScheduler`` per runtime,
+fed from here as events arrive, so a runtime that asks for more tests gets them
+without a round trip through pytest's thread. A restarted instance collects
+again and is sent what its dead attempt had not finished.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import threading
 import time
@@ -28,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from . import protocol
 from .protocol import Crashed, Event
 from .runners.base import Runtime, RuntimeJob
+from .scheduling import Command, LoadScheduler
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,24 @@ class Controller:
                                         name="pyodide-harness-runtimes")
         self._futures: list[Future[None]] = []
         self._running = 0
+        # One scheduler per runtime whose instances share the tests; each instance's
+        # commands wait in its outbox while its current attempt runs.
+        self._schedulers: dict[str, LoadScheduler] = {}
+        for _runtime, job in self._work:
+            if job.options.get("schedule") == "load":
+                key = str(job.options["runtime"])
+                instances = sum(1 for _r, j in self._work if j.options.get("runtime") == key)
+                self._schedulers.setdefault(key, LoadScheduler(instances))
+        self._outboxes: dict[str, asyncio.Queue[str]] = {}
+
+    def _scheduler(self, job: RuntimeJob) -> LoadScheduler | None:
+        return self._schedulers.get(str(job.options.get("runtime")))
+
+    def _dispatch(self, commands: list[tuple[str, Command]]) -> None:
+        for instance, command in commands:
+            outbox = self._outboxes.get(instance)
+            if outbox is not None:
+                outbox.put_nowait(json.dumps(command, separators=(",", ":")))
 
     def start(self) -> None:
         self._thread.start()
@@ -89,9 +115,12 @@ class Controller:
             while True:
                 attempt = _Attempt()
                 options = dict(job.options)
-                if done_before:
+                if done_before and self._scheduler(job) is None:  # else the scheduler resumes
                     options["skip"] = list(done_before)
                 await self._attempt(runtime, replace(job, options=options), attempt)
+                scheduler = self._scheduler(job)
+                if scheduler is not None:  # its unfinished tests go back to be shared again
+                    self._dispatch(scheduler.died(name, None if attempt.done else attempt.current))
                 if attempt.done:
                     return
                 crash = self._crash_event(name, attempt)
@@ -110,6 +139,7 @@ class Controller:
     async def _attempt(self, runtime: Runtime, job: RuntimeJob, attempt: _Attempt) -> None:
         """Run one session, watching it; Crashed and runtime errors are kept, not passed on."""
         name = job.instance or runtime.name
+        scheduler = self._scheduler(job)
 
         def emit(event: Event) -> None:
             attempt.last_event = time.monotonic()
@@ -122,14 +152,20 @@ class Controller:
                     if not attempt.collected:
                         self._queue.put((name, event))
                     return
-                case protocol.Collected():
+                case protocol.Collected(items=items):
                     attempt.collected = True
+                    if scheduler is not None:
+                        self._queue.put((name, event))
+                        self._join(scheduler, name, [i.nodeid for i in items])
+                        return
                 case protocol.TestStarted(nodeid=nodeid, timeout=timeout):
                     attempt.current, attempt.timeout = nodeid, timeout
                     attempt.timed_out = None
                 case protocol.TestFinished(nodeid=nodeid):
                     attempt.finished.append(nodeid)
                     attempt.current = attempt.timeout = None
+                    if scheduler is not None:
+                        self._dispatch(scheduler.finished_test(name, nodeid))
                 case protocol.Done():
                     attempt.done = True
                     for text in attempt.errors:  # held back for a crash that never came
@@ -139,6 +175,9 @@ class Controller:
             self._queue.put((name, event))
 
         watchdog = asyncio.create_task(self._watch(runtime, attempt))
+        outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._outboxes[name] = outbox
+        sender = asyncio.create_task(self._send_all(runtime, outbox))
         try:
             await runtime.run(job, emit)
         except asyncio.CancelledError:
@@ -146,8 +185,25 @@ class Controller:
         except Exception as exc:  # a launch failure or a runner bug: still a report
             attempt.crash = Crashed(reason=f"failed: {exc}", output=traceback.format_exc())
         finally:
+            self._outboxes.pop(name, None)
             watchdog.cancel()
+            sender.cancel()
             await runtime.close()
+
+    def _join(self, scheduler: LoadScheduler, name: str, nodeids: list[str]) -> None:
+        """A collected instance joins its runtime's scheduler and gets its first tests."""
+        try:
+            self._dispatch(scheduler.collected(name, nodeids))
+        except ValueError as exc:  # it collected other tests: it runs none, the others run all
+            self._dispatch([(name, {"shutdown": True})])
+            self._queue.put((name, protocol.RuntimeError_(str(exc))))
+
+    @staticmethod
+    async def _send_all(runtime: Runtime, outbox: asyncio.Queue[str]) -> None:
+        """Commands go out one at a time, in order (a browser's are page calls)."""
+        while True:
+            command = await outbox.get()
+            await runtime.send(command)
 
     async def _watch(self, runtime: Runtime, attempt: _Attempt) -> None:
         interrupted_at: float | None = None

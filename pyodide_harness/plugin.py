@@ -49,8 +49,8 @@ HELP = {
     "only new failures fail the run",
     "xfail": "Expected failures per runtime, one per line: RUNTIME TEST-ID-PATTERN [reason] "
     "(RUNTIME may be *)",
-    "workers": "Instances of each runtime, each running every N-th test (or auto: one per CPU; "
-    "capped at the CPU count)",
+    "workers": "Instances of each runtime, sharing the tests as they go, like pytest-xdist's "
+    "load scheduling (or auto: one per CPU; capped at the CPU count)",
     "browser_path": "Browser executable, as BROWSER=PATH (e.g. chromium=/usr/bin/chromium); "
     "repeatable",
 }

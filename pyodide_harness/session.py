@@ -107,7 +107,9 @@ class RuntimeState:
     """What the host knows about one runtime instance during the run.
 
     With ``--pyodide-workers N`` a runtime runs as N instances ("node", "node#2", ...)
-    that share the runtime's items and its set of reported tests.
+    that share the runtime's items and its set of reported tests; each is handed
+    tests as it goes (``scheduling.py``), so ``assigned`` is the runtime's whole
+    selection and ``ran`` what this instance ran.
     """
 
     name: str  # the instance: "node", "node#2"
@@ -126,6 +128,7 @@ class RuntimeState:
     failures: int = 0
     errors: int = 0
     gate_failed: set[str] = field(default_factory=set)  # tests the gate saw fail
+    ran: int = 0  # tests this instance finished
 
     def __post_init__(self) -> None:
         self.runtime = self.runtime or self.name
@@ -134,11 +137,16 @@ class RuntimeState:
     def total(self) -> int:
         return len(self.assigned)
 
-    def progress(self) -> str:
-        failed = f", {self.failures} failed" if self.failures else ""
-        errors = f", {self.errors} error{'s' if self.errors != 1 else ''}" if self.errors else ""
+    def progress(self, siblings: list[RuntimeState] | None = None) -> str:
+        """``node 10/40, 1 failed``; with siblings, the runtime's figures over all instances."""
+        group = [self, *(siblings or ())]
+        failures = sum(s.failures for s in group)
+        errors = sum(s.errors for s in group)
+        failed = f", {failures} failed" if failures else ""
+        errored = f", {errors} error{'s' if errors != 1 else ''}" if errors else ""
         done = len(self.assigned & self.reported)
-        return f"{self.name} {done}/{self.total}{failed}{errors}"
+        workers = f" ({len(group)} workers)" if len(group) > 1 else ""
+        return f"{self.runtime}{workers} {done}/{self.total}{failed}{errored}"
 
 
 class HarnessSession:
@@ -270,8 +278,8 @@ class HarnessSession:
                 self.states[instance] = RuntimeState(instance, name, index == 0, items=items,
                                                      reported=reported)
                 options = {**base_options, "runtime": name, "paths": paths[name]}
-                if s.workers > 1:
-                    options["partition"] = [index, s.workers]
+                if s.workers > 1:  # the instances share the tests (scheduling.py)
+                    options["schedule"] = "load"
                 job = RuntimeJob(
                     distribution=dist.path,
                     wheels=tuple(installs),
@@ -501,6 +509,7 @@ class HarnessSession:
                     state.errors += 1
             case protocol.TestFinished(nodeid=nodeid):
                 state.current = None
+                state.ran += 1
                 if self.gate.is_baseline(state.runtime, nodeid) and nodeid not in state.gate_failed:
                     self.gate.fixed.append((state.runtime, nodeid))  # a known failure that passed
                 state.reported.add(nodeid)
@@ -518,8 +527,12 @@ class HarnessSession:
                 state.finished = True
                 if self.recorder is not None and state.primary:
                     self.recorder.runtime_duration(self.package_name, state.runtime, seconds)
-                self._say(f"{state.progress()} done in {seconds:.1f}s "
-                          f"(exit status {state.exitstatus})")
+                if self._siblings(state):
+                    self._say(f"{state.name} ran {state.ran} tests in {seconds:.1f}s "
+                              f"(exit status {state.exitstatus})")
+                else:
+                    self._say(f"{state.progress()} done in {seconds:.1f}s "
+                              f"(exit status {state.exitstatus})")
             case protocol.RuntimeError_(text=text):
                 self._runtime_failed(state, text)
             case protocol.Crashed():
@@ -566,7 +579,12 @@ class HarnessSession:
         if now - self._last_progress < every:
             return
         self._last_progress = now
-        self._say("progress: " + " | ".join(s.progress() for s in self.states.values()))
+        self._say("progress: " + " | ".join(
+            s.progress(self._siblings(s)) for s in self.states.values() if s.primary))
+
+    def _siblings(self, state: RuntimeState) -> list[RuntimeState]:
+        """The other instances of the same runtime (--pyodide-workers)."""
+        return [s for s in self.states.values() if s.runtime == state.runtime and s is not state]
 
     def _rebuild(self, data: dict[str, Any], state: RuntimeState) -> Any:
         """A runtime's serialized report as a host report of the host's item."""
@@ -661,11 +679,17 @@ class HarnessSession:
             self._say(RESTARTING.format(runtime=state.name, attempt=event.restarts + 1,
                                         cap=self.settings.max_restarts, reason=event.reason))
             return
+        state.finished = True
+        if any(not s.finished for s in self._siblings(state)):
+            # Its tests went back to the scheduler: an instance still at work takes
+            # them, and what nobody runs is reported when the last one ends.
+            self._say(f"{state.name} stopped ({event.reason}); the other instances of "
+                      f"{state.runtime} take its remaining tests")
+            return
         left = len(state.assigned - state.reported)
         if left and event.restarts >= self.settings.max_restarts:
             self._say(RESTART_CAP.format(runtime=state.name, restarts=event.restarts,
                                          cap=self.settings.max_restarts, count=left))
-        state.finished = True
         self._report_not_run(state, event.reason)
 
     def _synthetic(self, state: RuntimeState, item: PyodideItem, outcome: str, when: str,

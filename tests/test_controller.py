@@ -58,6 +58,7 @@ class FakeRuntime:
         self.interruptible = interruptible
         self.jobs: list[RuntimeJob] = []
         self.interrupts: list[float] = []  # monotonic times
+        self.sent: list[str] = []  # command lines the controller sent
         self.closes: list[tuple[float, bool]] = []  # (monotonic time, was run() still running)
         self.cancelled = False
         self.running = False
@@ -106,6 +107,10 @@ class FakeRuntime:
         if self.interruptible and self._interrupted is not None:
             self._interrupted.set()
         return self.interruptible
+
+    async def send(self, command: str) -> bool:
+        self.sent.append(command)
+        return self.running
 
     async def close(self) -> None:
         self.closes.append((time.monotonic(), self.running))

@@ -82,7 +82,7 @@ class Run:
 
 @pytest.fixture
 def run_inner(pytester: pytest.Pytester, inner: ModuleType) -> Any:
-    def run(*extra: str, take_async_errors: Any = None, **options: Any) -> Run:
+    def run(*extra: str, take_async_errors: Any = None, receive: Any = None, **options: Any) -> Run:
         events: list[Event] = []
         opts: dict[str, Any] = {
             "runtime": "node", "rootdir": str(pytester.path), "paths": ["tests"],
@@ -91,7 +91,8 @@ def run_inner(pytester: pytest.Pytester, inner: ModuleType) -> Any:
         opts.update(options)
         # Every event must survive the JSON bridge unchanged (main() adds default=str only
         # as a safety net).
-        status = inner.run(opts, lambda e: events.append(json.loads(json.dumps(e))), take_async_errors)
+        status = inner.run(opts, lambda e: events.append(json.loads(json.dumps(e))), take_async_errors,
+                           receive)
         return Run(status, events)
 
     return run
@@ -352,6 +353,69 @@ def test_shards_partition_the_tests(pytester: pytest.Pytester, run_inner: Any, i
         assert [e["nodeid"] for e in r.of("test_finished")] == chosen[k], "only the shard runs"
     again = {k: run_inner(shard=[k, 3], collect_only=True).collected for k in (3, 2, 1)}
     assert again == chosen, "stable across runs"
+
+
+LOAD_CONFTEST = """
+import pytest
+
+@pytest.fixture(scope="module")
+def per_module(request):
+    with open("setups.txt", "a") as f:  # the session runs in the rootdir
+        f.write(request.module.__name__ + "\\n")
+    yield
+"""
+
+
+class Host:
+    """Plays the host's side of load scheduling: hands out scripted commands, with
+    empty waits between them, and records how long the session was willing to wait."""
+
+    def __init__(self, *commands: dict[str, Any]) -> None:
+        self.commands = [json.dumps(c) for c in commands]
+        self.calls: list[int] = []
+
+    def receive(self, wait_ms: int) -> str | None:
+        self.calls.append(wait_ms)
+        if wait_ms and len(self.calls) % 3:  # a wait that ends with nothing, now and then
+            return None
+        return self.commands.pop(0) if self.commands else None
+
+
+def test_load_mode_runs_only_what_the_host_sends_and_keeps_fixtures_across_runs(
+    pytester: pytest.Pytester, run_inner: Any
+) -> None:
+    pytester.makepyfile(**{"tests/conftest": LOAD_CONFTEST})
+    suite(pytester,
+          test_a="".join(f"def test_{i}(per_module):\n    pass\n\n" for i in range(6)),
+          test_b="".join(f"def test_{i}(per_module):\n    pass\n\n" for i in range(4)))
+    a = [f"tests/test_a.py::test_{i}" for i in range(6)]
+    b = [f"tests/test_b.py::test_{i}" for i in range(4)]
+    host = Host({"run": a[:3]}, {"run": a[3:] + b[:1]}, {"run": b[1:3]}, {"shutdown": True})
+
+    result = run_inner(schedule="load", receive=host.receive)
+
+    assert result.status == 0
+    assert result.collected == a + b  # the whole suite: every instance collects it
+    ran = [e["nodeid"] for e in result.of("test_finished")]
+    assert ran == a + b[:3]  # what was sent, in order; b[3] never was
+    # Each module's fixture was set up once, although test_a's tests came in two
+    # runs: the last test of a run waited for the next run before its teardown.
+    assert (pytester.path / "setups.txt").read_text().split() == ["test_a", "test_b"]
+    assert host.commands == []
+    assert 0 in host.calls  # after a command, whatever else is there is taken without waiting
+
+
+def test_load_mode_fails_loudly_on_a_test_it_did_not_collect(
+    pytester: pytest.Pytester, run_inner: Any
+) -> None:
+    suite(pytester, test_a="def test_0():\n    pass\n")
+    host = Host({"run": ["tests/test_a.py::test_0", "tests/test_a.py::test_gone"]})
+
+    result = run_inner(schedule="load", receive=host.receive)
+
+    assert result.status == 3
+    assert "the host sent 'tests/test_a.py::test_gone', which this session did not collect" \
+        in result.one("internal_error")["text"]
 
 
 def test_shard_of_is_pinned(inner: ModuleType) -> None:

@@ -10,10 +10,15 @@ the end of the session. The host turns those events back into pytest reports.
 Selection happens here, before any test runs, so the runtime never waits on the
 host: ``-k``/``-m`` (with the runtime's name added as a keyword, so ``-k node``
 selects a runtime), the shard, and the tests already done before a restart.
+
+One exception: with ``schedule: "load"`` (several instances of a runtime) the
+session runs only the tests the host sends it, as they come, like a
+pytest-xdist worker (see ``InnerPlugin.pytest_runtestloop``).
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -33,6 +38,9 @@ import pytest
 PROTOCOL_VERSION = 1
 
 Emit = Callable[[dict[str, Any]], None]
+# The host's next command line, waiting at most the given milliseconds (None: nothing yet).
+Receive = Callable[[int], "str | None"]
+RECEIVE_WAIT_MS = 500  # between waits Python runs, so an interrupt still lands
 
 
 # What every serialized TestReport holds; a report with nothing else (and nothing
@@ -69,8 +77,10 @@ def shard_of(nodeid: str, total: int) -> int:
 class InnerPlugin:
     """Registered into the in-runtime pytest session; every hook here emits an event."""
 
-    def __init__(self, emit: Emit, options: dict[str, Any], take_async_errors: Callable[[], list[str]]):
+    def __init__(self, emit: Emit, options: dict[str, Any], take_async_errors: Callable[[], list[str]],
+                 receive: Receive | None = None):
         self.emit = emit
+        self.receive = receive
         self.options = options
         self.runtime: str = options["runtime"]
         self.take_async_errors = take_async_errors
@@ -180,22 +190,14 @@ class InnerPlugin:
         return result
 
     def _select(self, session: pytest.Session) -> None:
-        """Apply the shard, this instance's part, and the resume point.
-
-        The part (``partition`` [i, n]: every n-th test from the i-th, in collection
-        order) is taken before the resume point, so it stays the same after a restart;
-        tests of other instances are dropped silently, not deselected.
-        """
+        """Apply the shard and the resume point (tests done before a restart)."""
         shard = self.options.get("shard")
-        partition = self.options.get("partition")
         done = set(self.options.get("skip", ()))
-        if not shard and not done and not partition:
+        if not shard and not done:
             return
         items = session.items
         dropped = [i for i in items if shard and shard_of(i.nodeid, shard[1]) != shard[0]]
         items = [i for i in items if not shard or shard_of(i.nodeid, shard[1]) == shard[0]]
-        if partition:
-            items = items[partition[0]::partition[1]]
         dropped += [i for i in items if i.nodeid in done]
         if dropped:
             session.config.hook.pytest_deselected(items=dropped)
@@ -267,6 +269,59 @@ class InnerPlugin:
         return origins
 
     # -- running -------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """Run the tests the host sends (``schedule: "load"``), like an xdist worker.
+
+        The host sends ``{"run": [nodeid, ...]}`` and, when nothing is left for this
+        instance, ``{"shutdown": true}``. A test runs once the one after it is known
+        (or the shutdown came), so ``nextitem`` tears down exactly what pytest's own
+        loop would, and fixtures shared by neighbours are set up once per run of tests.
+        """
+        if self.options.get("schedule") != "load":
+            return None  # pytest's own loop runs the whole selection
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            raise session.Interrupted(
+                f"{session.testsfailed} error{'s' if session.testsfailed != 1 else ''} "
+                "during collection")
+        if session.config.option.collectonly:
+            return True
+        by_id = {item.nodeid: item for item in session.items}
+        todo: collections.deque[pytest.Item] = collections.deque()
+        shutdown = False
+        while True:
+            if not shutdown and len(todo) < 2:
+                shutdown = self._take_commands(by_id, todo)
+                continue
+            if not todo:
+                return True
+            item = todo.popleft()
+            nextitem = todo[0] if todo else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+
+    def _take_commands(self, by_id: dict[str, pytest.Item], todo: collections.deque[pytest.Item]) -> bool:
+        """Wait for the host's next command(s); True once it said shutdown."""
+        assert self.receive is not None, "schedule 'load' needs a channel from the host"
+        wait = RECEIVE_WAIT_MS
+        shutdown = False
+        while True:
+            line = self.receive(wait)
+            if line is None:
+                if wait:
+                    continue  # still waiting: the host sends when it has tests
+                return shutdown
+            wait = 0  # got one: take whatever else is there, without waiting
+            command = json.loads(line)
+            for nodeid in command.get("run", ()):
+                if nodeid not in by_id:
+                    raise RuntimeError(f"the host sent {nodeid!r}, which this session did not collect")
+                todo.append(by_id[nodeid])
+            shutdown = shutdown or bool(command.get("shutdown"))
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
         self.current_timeout = self._timeout_for(item)
@@ -322,6 +377,10 @@ class InnerPlugin:
             }
         )
 
+    def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
+        # pytest prints it and exits with 3; the host must learn why, not only the status.
+        self.emit({"event": "internal_error", "text": str(excrepr)})
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.emit({"event": "session_finished", "exitstatus": int(exitstatus)})
@@ -337,9 +396,10 @@ def pytest_args(options: dict[str, Any]) -> list[str]:
     return args
 
 
-def run(options: dict[str, Any], emit: Emit, take_async_errors: Callable[[], list[str]] | None = None) -> int:
+def run(options: dict[str, Any], emit: Emit, take_async_errors: Callable[[], list[str]] | None = None,
+        receive: Receive | None = None) -> int:
     """Run one in-runtime pytest session; never raises, the host learns everything via emit."""
-    plugin = InnerPlugin(emit, options, take_async_errors or (lambda: []))
+    plugin = InnerPlugin(emit, options, take_async_errors or (lambda: []), receive)
     started = time.perf_counter()
     stderr = _Tee(sys.stderr)
     try:
@@ -384,4 +444,8 @@ def main(options_json: str) -> int:
         errors = bridge.takeAsyncErrors()  # undefined (None) when there are none: cheap
         return [str(e) for e in errors] if errors is not None else []
 
-    return run(json.loads(options_json), emit, take_async_errors)
+    def receive(wait_ms: int) -> str | None:
+        line = bridge.receive(wait_ms)  # blocks in Atomics.wait, at most wait_ms
+        return str(line) if line is not None else None
+
+    return run(json.loads(options_json), emit, take_async_errors, receive)

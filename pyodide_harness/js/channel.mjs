@@ -1,4 +1,9 @@
-// The browser runtimes' event channel: a ring buffer in a SharedArrayBuffer.
+// The runtimes' channels: a ring buffer of lines in a SharedArrayBuffer.
+//
+// Two directions use it. Browser worker -> page (events and output, below), and
+// host -> in-runtime session (the tests to run with --pyodide-workers): there the
+// page (browsers) or the stdin thread (Node) writes, and Python, which blocks its
+// thread between tests, waits for a line with `ChannelReader.receive`.
 //
 // The worker writes every protocol message and every piece of the runtime's output
 // into shared memory, as lines; the page drains it on a timer and hands the host
@@ -49,6 +54,7 @@ export class ChannelWriter {
       if (n > first) this.data.set(bytes.subarray(offset + first, offset + n), 0);
       offset += n;
       Atomics.store(this.header, WRITTEN, (written + n) | 0);
+      Atomics.notify(this.header, WRITTEN);
     }
   }
 }
@@ -60,6 +66,23 @@ export class ChannelReader {
     this.data = new Uint8Array(buffer, HEADER_BYTES);
     this.decoder = new TextDecoder();
     this.partial = "";
+    this.lines = [];
+  }
+
+  /** The next complete line, waiting for one at most `timeoutMs` (undefined: none
+   * yet). Waits with Atomics.wait: only where blocking is allowed (workers, Node). */
+  receive(timeoutMs) {
+    if (!this.lines.length) {
+      let text = this.drain();
+      if (!text && timeoutMs > 0) {
+        const written = Atomics.load(this.header, WRITTEN);
+        // Returns at once if anything was written since the load above.
+        Atomics.wait(this.header, WRITTEN, written, timeoutMs);
+        text = this.drain();
+      }
+      if (text) this.lines.push(...text.split("\n"));
+    }
+    return this.lines.shift();
   }
 
   /** Everything complete, as one string of lines ("" when nothing is new). */

@@ -27,6 +27,8 @@ function jspiActive() {
  * @param {(err: any) => void} [o.onFatal] called after a fatal error was reported
  * @param {Int32Array} [o.interruptBuffer] shared with whoever enforces timeouts: writing
  *                                      2 (SIGINT) interrupts the running test
+ * @param {(timeoutMs: number) => string | undefined} [o.receive] the host's next command
+ *                                      line (tests to run), waiting at most timeoutMs
  */
 export async function runSession(o) {
   const emitEvent = (event) => o.emit(JSON.stringify(event));
@@ -94,6 +96,7 @@ export async function runSession(o) {
   pyodide.registerJsModule("pyodide_harness_bridge", {
     emit: (s) => o.emit(s),
     takeAsyncErrors: () => (asyncErrors.length ? asyncErrors.splice(0, asyncErrors.length) : undefined),
+    receive: (timeoutMs) => (o.receive ? o.receive(timeoutMs) : undefined),
   });
   const options = { ...o.options, rootdir: PROJECT_DIR };
   pyodide.globals.set("_harness_options", JSON.stringify(options));

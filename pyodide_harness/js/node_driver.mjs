@@ -4,6 +4,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { ChannelReader, createChannel } from "./channel.mjs";
 import { runSession } from "./harness_core.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -39,25 +40,14 @@ process.on("uncaughtException", (err) => {
   else pending.push(text);
 });
 
-// Python blocks this thread while a test runs, so the host's commands on stdin are
-// read by a small worker thread: "interrupt" writes SIGINT into Pyodide's interrupt
-// buffer; end of input (the host died) ends the process, so nothing is orphaned.
+// The host's commands on stdin are read by a small thread (node_commands.mjs):
+// interrupts land in the interrupt buffer, tests to run in the inbox channel.
 const interruptBuffer = new Int32Array(new SharedArrayBuffer(4));
-const watcher = new Worker(
-  `
-  const { workerData } = require("node:worker_threads");
-  const net = require("node:net");
-  // An async pipe handle, never a blocking read: a thread blocked in a read
-  // could not be stopped and would keep the process from exiting.
-  const input = new net.Socket({ fd: 0, readable: true, writable: false });
-  input.on("data", (chunk) => {
-    if (chunk.toString("utf8").includes("interrupt")) Atomics.store(workerData, 0, 2);
-  });
-  input.on("end", () => process.kill(process.pid, "SIGKILL"));
-  input.on("error", () => process.kill(process.pid, "SIGKILL"));
-  `,
-  { eval: true, workerData: interruptBuffer },
-);
+const inboxBuffer = createChannel(1024 * 1024);
+const inbox = new ChannelReader(inboxBuffer);
+const watcher = new Worker(new URL("./node_commands.mjs", import.meta.url), {
+  workerData: { interruptBuffer, inbox: inboxBuffer },
+});
 watcher.unref();
 
 const { loadPyodide } = await import(pathToFileURL(job.indexURL + "pyodide.mjs").href);
@@ -73,6 +63,7 @@ try {
     log,
     env: job.env,
     interruptBuffer,
+    receive: (timeoutMs) => inbox.receive(timeoutMs),
     onFatal: () => process.exit(70),
     environment: {
       runtime: "node",

@@ -60,6 +60,12 @@ class Runtime(Protocol):
         """
         ...
 
+    async def send(self, command: str) -> bool:
+        """Hand the in-runtime session one command line (the tests to run, see
+        ``scheduling.py``); False when the runtime is gone. Calls come in order,
+        one at a time."""
+        ...
+
     async def close(self) -> None:
         """Release everything (processes, browsers); safe to call twice.
 

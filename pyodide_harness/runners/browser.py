@@ -179,6 +179,16 @@ class BrowserRuntime:
             return False
         return True
 
+    async def send(self, command: str) -> bool:
+        page = self._page
+        if page is None:
+            return False
+        try:
+            await page.evaluate("line => window.__harnessSend(line)", command)
+        except Exception:  # a closed page: the runtime is gone
+            return False
+        return True
+
     async def close(self) -> None:
         self._page = None
         browser, self._browser = self._browser, None

@@ -251,11 +251,18 @@ class NodeRuntime:
             )
 
     async def interrupt(self) -> bool:
+        return await self._write_line("interrupt")
+
+    async def send(self, command: str) -> bool:
+        return await self._write_line(command)
+
+    async def _write_line(self, line: str) -> bool:
+        """One line on the driver's stdin, read by its command thread (node_commands.mjs)."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.returncode is not None:
             return False
         try:
-            proc.stdin.write(b"interrupt\n")
+            proc.stdin.write(line.encode("utf-8") + b"\n")
             await proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             return False
