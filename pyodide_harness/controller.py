@@ -203,7 +203,12 @@ class Controller:
         """Commands go out one at a time, in order (a browser's are page calls)."""
         while True:
             command = await outbox.get()
-            await runtime.send(command)
+            try:
+                delivered = await runtime.send(command)
+            except Exception:  # a runtime torn down mid-send: its attempt is being judged
+                delivered = False
+            if not delivered:
+                return  # gone; its tests go back to the scheduler when its attempt ends
 
     async def _watch(self, runtime: Runtime, attempt: _Attempt) -> None:
         interrupted_at: float | None = None

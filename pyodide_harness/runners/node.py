@@ -264,7 +264,7 @@ class NodeRuntime:
         try:
             proc.stdin.write(line.encode("utf-8") + b"\n")
             await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):  # RuntimeError: closed transport
             return False
         return True
 
