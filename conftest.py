@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,32 @@ def harness_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache for every run in this test session (set PYODIDE_HARNESS_CACHE to share more)."""
     path = os.environ.get("PYODIDE_HARNESS_CACHE")
     return Path(path) if path else tmp_path_factory.mktemp("harness-cache")
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester, harness_cache: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Callable[..., pytest.RunResult]:
+    """Run the harness in a subprocess from the current directory, in one runtime."""
+    monkeypatch.setenv("PYODIDE_HARNESS_CACHE", str(harness_cache))
+
+    def run(*args: str, runtime: str = "node") -> pytest.RunResult:
+        return pytester.runpytest_subprocess(f"--pyodide-runtime={runtime}", "-p", "no:cacheprovider",
+                                             *args, timeout=600)
+
+    return run
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Write a project with the given test files, chdir into it, return its wheel."""
+    from fixtureproject import build_suite
+
+    def make(files: dict[str, str], ini_options: str = "") -> Path:
+        project, wheel = build_suite(pytester.path, files, ini_options)
+        monkeypatch.chdir(project)
+        return wheel
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -175,9 +175,11 @@ class Controller:
             self._queue.put((name, event))
 
         watchdog = asyncio.create_task(self._watch(runtime, attempt))
-        outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._outboxes[name] = outbox
-        sender = asyncio.create_task(self._send_all(runtime, outbox))
+        sender: asyncio.Task[None] | None = None
+        if scheduler is not None:  # only instances that share tests are sent commands
+            outbox: asyncio.Queue[str] = asyncio.Queue()
+            self._outboxes[name] = outbox
+            sender = asyncio.create_task(self._send_all(runtime, outbox))
         try:
             await runtime.run(job, emit)
         except asyncio.CancelledError:
@@ -187,7 +189,8 @@ class Controller:
         finally:
             self._outboxes.pop(name, None)
             watchdog.cancel()
-            sender.cancel()
+            if sender is not None:
+                sender.cancel()
             await runtime.close()
 
     def _join(self, scheduler: LoadScheduler, name: str, nodeids: list[str]) -> None:

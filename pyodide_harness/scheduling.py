@@ -47,9 +47,8 @@ class _Node:
 class LoadScheduler:
     """The tests of one runtime, shared among its instances (see the module docstring)."""
 
-    def __init__(self, instances: int, max_chunk: int | None = None) -> None:
+    def __init__(self, instances: int) -> None:
         self.instances = max(1, instances)
-        self.max_chunk = max_chunk
         self.collection: list[str] | None = None
         self.collected_by = ""
         self.pending: list[str] = []  # not handed out yet, in collection order
@@ -112,17 +111,10 @@ class LoadScheduler:
         """Tests nobody finished (handed out or not): what was not run if all stopped."""
         return [n for n in self.collection or () if n not in self.finished]
 
-    def queue_of(self, node: str) -> list[str]:
-        state = self.nodes.get(node)
-        return list(state.queue) if state else []
-
     # -- deciding -----------------------------------------------------------------------------
     def _initial(self, node: str) -> list[tuple[str, Command]]:
         """A quarter of a fair share, and at least MIN_CHUNK tests."""
-        chunk = max(MIN_CHUNK, len(self.collection or ()) // self.instances // 4)
-        if self.max_chunk:
-            chunk = max(MIN_CHUNK, min(chunk, self.max_chunk))
-        return self._send(node, chunk)
+        return self._send(node, max(MIN_CHUNK, len(self.collection or ()) // self.instances // 4))
 
     def _top_up(self, node: str) -> list[tuple[str, Command]]:
         """More tests when the instance's queue runs low."""
@@ -131,10 +123,7 @@ class LoadScheduler:
             return []
         share = len(self.pending) // len(self.nodes)
         if self.pending and len(state.queue) < max(LOW_WATER, share // 4):
-            target = max(MIN_CHUNK, share // 2)
-            if self.max_chunk:
-                target = max(MIN_CHUNK, min(target, self.max_chunk))
-            return self._send(node, target - len(state.queue))
+            return self._send(node, max(MIN_CHUNK, share // 2) - len(state.queue))
         return self._maybe_shutdown(node)
 
     def _send(self, node: str, count: int) -> list[tuple[str, Command]]:

@@ -23,18 +23,6 @@ Run = Callable[..., pytest.RunResult]
 
 
 @pytest.fixture
-def run(pytester: pytest.Pytester, harness_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Run the harness in a subprocess from the current directory, Node only."""
-    monkeypatch.setenv("PYODIDE_HARNESS_CACHE", str(harness_cache))
-
-    def run(*args: str, runtime: str = "node") -> pytest.RunResult:
-        return pytester.runpytest_subprocess("--pyodide-runtime", runtime, "-p", "no:cacheprovider",
-                                             *args, timeout=600)
-
-    return run
-
-
-@pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     project, wheel = build_project(pytester.path)
     monkeypatch.chdir(project)

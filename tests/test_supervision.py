@@ -36,27 +36,13 @@ BOOT_LINE = re.compile(r"^pyodide-harness: node: Node v\d+.*JSPI on", re.MULTILI
 
 
 @pytest.fixture
-def run(pytester: pytest.Pytester, harness_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Run the harness in a subprocess from the current directory, in one runtime."""
-    monkeypatch.setenv("PYODIDE_HARNESS_CACHE", str(harness_cache))
+def run(run: Run) -> Run:
+    """The shared runner (conftest.py), with every outcome in the summary (-rA)."""
 
-    def run(*args: str, runtime: str = "node") -> pytest.RunResult:
-        return pytester.runpytest_subprocess(f"--pyodide-runtime={runtime}", "-p", "no:cacheprovider",
-                                             "-rA", *args, timeout=600)
+    def run_all(*args: str, runtime: str = "node") -> pytest.RunResult:
+        return run("-rA", *args, runtime=runtime)
 
-    return run
-
-
-@pytest.fixture
-def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
-    """Write a project with the given test files, chdir into it, return its wheel."""
-
-    def make(files: dict[str, str], ini_options: str = "") -> Path:
-        project, wheel = build_suite(pytester.path, files, ini_options)
-        monkeypatch.chdir(project)
-        return wheel
-
-    return make
+    return run_all
 
 
 def said(text: str) -> str:

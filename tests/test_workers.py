@@ -12,22 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fixtureproject import build_suite
 
 Run = Callable[..., pytest.RunResult]
 
 RAN_LINE = re.compile(r"^pyodide-harness: (\S+) ran (\d+) tests in ", re.MULTILINE)
-
-
-@pytest.fixture
-def run(pytester: pytest.Pytester, harness_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv("PYODIDE_HARNESS_CACHE", str(harness_cache))
-
-    def run(*args: str, runtime: str = "node") -> pytest.RunResult:
-        return pytester.runpytest_subprocess(f"--pyodide-runtime={runtime}", "-p", "no:cacheprovider",
-                                             *args, timeout=600)
-
-    return run
 
 
 def ran_by_instance(result: pytest.RunResult) -> dict[str, int]:
@@ -56,10 +44,9 @@ UNEVEN_SUITE = {
 @pytest.mark.node
 @pytest.mark.parametrize("runtime", ["node", "chromium", "firefox"])
 def test_an_instance_held_up_by_a_slow_test_leaves_the_rest_to_the_other(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, run: Run, runtime: str
+    suite: Callable[..., Path], run: Run, runtime: str
 ) -> None:
-    project, wheel = build_suite(pytester.path, UNEVEN_SUITE)
-    monkeypatch.chdir(project)
+    wheel = suite(UNEVEN_SUITE)
     result = run(f"--pyodide-wheel={wheel}", "--pyodide-workers=2", runtime=runtime)
     result.assert_outcomes(passed=51)
     assert result.ret == 0
@@ -88,10 +75,9 @@ DYING_SUITE = {
 
 @pytest.mark.node
 def test_tests_of_an_instance_that_dies_for_good_go_to_the_other(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, run: Run
+    suite: Callable[..., Path], run: Run
 ) -> None:
-    project, wheel = build_suite(pytester.path, DYING_SUITE)
-    monkeypatch.chdir(project)
+    wheel = suite(DYING_SUITE)
     result = run(f"--pyodide-wheel={wheel}", "--pyodide-workers=2", "--pyodide-max-restarts=0",
                  "-rA")
     # With a static split, the dead instance's share would be "not run" errors.
