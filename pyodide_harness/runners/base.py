@@ -13,11 +13,13 @@ import collections
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..protocol import Event
 
 Emit = Callable[[Event], None]
+Sandbox = Literal["on", "network", "off"]
+SANDBOX_MODES: tuple[Sandbox, ...] = ("on", "network", "off")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class RuntimeConfig:
     node: Path | None = None
     browser_paths: Mapping[str, Path] = field(default_factory=dict)
     sockfs: bool = True
+    # What code under test may reach (--pyodide-sandbox): "on" confines Node with its
+    # permission model and a short environment, and the browser page to the harness's
+    # server; "network" also lets the page reach any origin; "off" confines nothing.
+    sandbox: Sandbox = "on"
 
 
 class Runtime(Protocol):
