@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
@@ -16,22 +17,13 @@ if str(Path(__file__).parent) not in sys.path:  # pragma: no cover - conftest no
 
 from wheelfactory import make_wheel
 
-from pyodide_harness import wheels
+from pyodide_harness import wheels, wheelspec
 from pyodide_harness.errors import EXIT_USAGEERROR, WheelError
-from pyodide_harness.wheels import (
-    FIX_NATIVE,
-    FIX_PURE,
-    FIX_REBUILD,
-    NEEDED_TAG,
-    NOT_A_WHEEL_WHY,
-    PYODIDE_314_PLATFORMS,
-    RECORD_HASH_MISMATCH,
-    RECORD_MISSING,
-    RECORD_UNLISTED,
-    WheelInfo,
-    check_wheel,
-    collect_wheels,
-)
+from pyodide_harness.tags import FIX_NATIVE, FIX_PURE, FIX_REBUILD
+from pyodide_harness.target import NEEDED_TAG, PLATFORMS
+from pyodide_harness.wheelcheck import RECORD_HASH_MISMATCH, RECORD_MISSING, RECORD_UNLISTED
+from pyodide_harness.wheels import WheelInfo, check_wheel, collect_wheels
+from pyodide_harness.wheelspec import NOT_A_WHEEL_WHY
 
 WASM = b"\x00asm\x01\x00\x00\x00" + b"\x00" * 56
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56
@@ -116,7 +108,7 @@ def test_pyodide_314_tags_are_accepted(tmp_path: Path, tag: str) -> None:
 
 
 def test_platforms_constant() -> None:
-    assert PYODIDE_314_PLATFORMS == ("pyemscripten_2026_0_wasm32", "pyodide_2026_0_wasm32")
+    assert PLATFORMS == ("pyemscripten_2026_0_wasm32", "pyodide_2026_0_wasm32")
 
 
 def test_msgpack_like_real_wheel(tmp_path: Path) -> None:
@@ -326,7 +318,7 @@ def test_other_pyodide_build_without_a_usable_one_is_refused(tmp_path: Path) -> 
 def test_glob_matching_nothing_names_pattern_and_base(tmp_path: Path) -> None:
     (tmp_path / "dist").mkdir()
     message = refusal(lambda: collect_wheels(["dist/*.whl"], tmp_path))
-    assert message == wheels.MSG_GLOB_EMPTY.format(
+    assert message == wheelspec.MSG_GLOB_EMPTY.format(
         option="--pyodide-wheel", spec="dist/*.whl", pattern="dist/*.whl", base=tmp_path
     )
 
@@ -618,3 +610,55 @@ def test_same_project_from_two_specs_is_refused(tmp_path: Path) -> None:
     wasm = wasm_wheel(tmp_path / "b", "My_Pkg")
     message = refusal(lambda: collect_wheels([str(pure), "b/*.whl"], tmp_path))
     assert "project my-pkg" in message and str(pure) in message and str(wasm) in message
+
+
+# --- positional command-line arguments ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "dist/pkg-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+        "/abs/dist/pkg-1.0-py3-none-any.WHL",
+        "dist/*.whl",
+        "dist/[ab]*.whl",
+        "dist/pkg-1.0-py3-none-any.whl[test]",
+        "dist/*.whl[test,docs]",
+        "out[1]/pkg-1.0-py3-none-any.whl",
+    ],
+)
+def test_wheel_arguments_are_recognised(arg: str) -> None:
+    assert wheels.is_wheel_argument(arg)
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "tests",
+        "tests/test_pkg.py",
+        "tests/test_pkg.py::test_load[dist.whl]",
+        "tests/test_pkg.py::test_whl",
+        "dist/pkg.whl::test",
+        "dist/pkg.whl.bak",
+        "dist",
+        "--pyodide-wheel=dist/pkg-1.0-py3-none-any.whl",
+        "-k",
+        "",
+    ],
+)
+def test_other_arguments_are_not_wheels(arg: str) -> None:
+    assert not wheels.is_wheel_argument(arg)
+
+
+def test_the_wheel_modules_do_not_import_pytest() -> None:
+    """The CLI and other tools use them without pytest's plugin machinery."""
+    code = (
+        "import sys\n"
+        "import pyodide_harness.wheels, pyodide_harness.wheelspec\n"
+        "import pyodide_harness.wheelcheck, pyodide_harness.tags\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
