@@ -1,9 +1,11 @@
 """Open one wheel file and check that its contents are what its name and metadata claim.
 
-A wrong dist-info, METADATA that disagrees with the file name, files changed after
-the build (RECORD) or a host-built extension module are cheap to see in the archive
-on the host, while Pyodide's installer would fail late and tersely, or (for RECORD)
-not at all. Whether the tags themselves suit the target is ``tags``'s job.
+Entries that would land outside the install directory, WHEEL tags or METADATA that
+disagree with the file name, files changed after the build (RECORD), host-built
+extension modules and compiled libraries in a wheel tagged pure are cheap to see in
+the archive on the host, while Pyodide's installer would fail late and tersely, or
+not at all (it installs what pip would refuse). Whether the tags themselves suit the
+target is ``tags``'s job.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
@@ -37,6 +39,7 @@ from .errors import WheelError
 from .tags import is_pure, tag_list
 
 _PYODIDE = f"Pyodide {target.SERIES}"
+_CP = "cp{}{}".format(*target.PYTHON_MAJOR_MINOR)
 
 # --- user-facing messages (tests import these) -------------------------------------
 
@@ -105,16 +108,69 @@ MSG_SO_SUFFIX = (
     "`pyodide build`"
 )
 
+MSG_UNSAFE_PATHS = (
+    "Wheel {wheel} has entries that are not plain relative paths inside the install "
+    "directory:\n"
+    "{problems}\n"
+    "  pip refuses entries with '..' or an absolute path. A drive letter or a backslash is a "
+    "drive and a separator on Windows but part of an odd file name elsewhere (the zip format "
+    "allows only relative paths with forward slashes), so the wheel installs differently per "
+    "system and a run with it does not test what users get.\n"
+    "  Fix: rebuild it with a standard build backend; do not build or edit wheels by hand"
+)
+UNSAFE_PARENT = "goes up with '..'"
+UNSAFE_ABSOLUTE = "absolute path"
+UNSAFE_DRIVE = "Windows drive letter"
+UNSAFE_BACKSLASH = "backslash"
+MSG_BAD_WHEEL_FILE = "Wheel {wheel}: its {member} {detail}.\n  Fix: rebuild it"
+MSG_TAG_MISMATCH = (
+    "Wheel {wheel} is named for the tags {in_name}, but its {member} declares {in_wheel}: "
+    "it was renamed or retagged after the build, so what it was built for is unknown.\n"
+    "  Fix: rebuild it; to change a wheel's tags use `wheel tags`, which rewrites the "
+    "file name and WHEEL together"
+)
+MSG_PURE_NATIVE = (
+    "Wheel {wheel} is tagged {tags}, pure Python for every platform, but {member} is a "
+    "{kind} binary (it starts with {magic!r}) that loads on {system} only: pip would install "
+    "the wheel everywhere, and Pyodide loads every .so of a wheel as it installs it and "
+    "fails on this one with a generic error.\n"
+    "  Fix: compiled code needs platform wheels; build the Pyodide one with "
+    "`cibuildwheel --platform pyodide` or `pyodide build`. If the file is left over from "
+    "an in-place build, delete it and rebuild the wheel"
+)
+MSG_PURE_WASM = (
+    "Wheel {wheel} is tagged {tags}, pure Python for every platform, but {member} is a "
+    "WebAssembly module (an Emscripten side module). A pure tag hides which Pyodide ABI it "
+    "was built for, so no installer can check it: Pyodide loads it whatever it was built for, "
+    "a module from another Pyodide fails only at import, and pip would install the wheel on "
+    "platforms that cannot load it at all.\n"
+    "  Fix: let `pyodide build` or `cibuildwheel --platform pyodide` tag the wheel "
+    f"{target.NEEDED_TAG}, or retag this one with `wheel tags --python-tag {_CP} "
+    f"--abi-tag {_CP} --platform-tag {target.PLATFORM}`"
+)
+
 _LIST_LIMIT = 5
 # An interpreter-specific extension suffix: .cpython-314-x86_64-linux-gnu.so, .pypy310-....so
 _ABI_SO_SUFFIX = re.compile(r"\.(?:cpython|pypy|graalpy)[^./]*\.so$")
-_HOST_MAGIC = (
-    (b"\x7fELF", "Linux ELF"),
-    (b"\xcf\xfa\xed\xfe", "macOS Mach-O"),
-    (b"\xce\xfa\xed\xfe", "macOS Mach-O"),
-    (b"\xca\xfe\xba\xbe", "macOS universal Mach-O"),
-    (b"MZ", "Windows PE"),
+# Where Pyodide's installer loads a file as a shared library: a name ending in .so or
+# .so.N (shouldLoadDynlib in Pyodide's package loader).
+_SHARED_LIBRARY = re.compile(r"\.so(?:\.\d+)*$")
+# First bytes of native binaries: (magic, kind, the system that loads it). Mach-O comes
+# in both byte orders, 32 and 64 bit, and as universal ("fat") files.
+_NATIVE_MAGIC = (
+    (b"\x7fELF", "Linux ELF", "Linux"),
+    (b"\xcf\xfa\xed\xfe", "macOS Mach-O", "macOS"),
+    (b"\xce\xfa\xed\xfe", "macOS Mach-O", "macOS"),
+    (b"\xfe\xed\xfa\xcf", "macOS Mach-O", "macOS"),
+    (b"\xfe\xed\xfa\xce", "macOS Mach-O", "macOS"),
+    (b"\xca\xfe\xba\xbe", "macOS universal Mach-O", "macOS"),
+    (b"\xca\xfe\xba\xbf", "macOS universal Mach-O", "macOS"),
+    (b"\xbe\xba\xfe\xca", "macOS universal Mach-O", "macOS"),
+    (b"\xbf\xba\xfe\xca", "macOS universal Mach-O", "macOS"),
+    (b"MZ", "Windows PE", "Windows"),
 )
+_WASM_MAGIC = b"\x00asm"
+_DRIVE = re.compile(r"[A-Za-z]:")
 _WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
 _RECORD_UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 
@@ -150,16 +206,47 @@ def check_archive(path: Path, wheel: WheelName) -> ArchiveFacts:
     """Open the archive and check it against its name; WheelError naming the fix if not."""
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_paths(path, archive.namelist())
             members = [info for info in archive.infolist() if not info.is_dir()]
             names = [info.filename for info in members]
             dist_info = _dist_info_dir(path, names, wheel.name)
-            _check_wheel_file(path, archive, dist_info)
+            _check_wheel_file(path, archive, dist_info, wheel.tags)
             requires_dist, declared = _check_metadata(path, archive, dist_info, wheel)
             heads = _check_record(path, archive, members, dist_info)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise WheelError(MSG_BAD_ZIP.format(wheel=path, detail=exc)) from None
     _check_extension_modules(path, wheel.tags, heads)
     return ArchiveFacts(requires_dist, declared, _top_level(names))
+
+
+def _check_paths(path: Path, names: Iterable[str]) -> None:
+    """Every entry must be a plain relative path, so it lands inside the install directory."""
+    problems: dict[str, list[str]] = {}
+    for name in names:
+        kind = _unsafe(name)
+        if kind is not None:
+            problems.setdefault(kind, []).append(name)
+    if problems:
+        lines = [f"    {kind}: {_first(found)}" for kind, found in problems.items()]
+        raise WheelError(MSG_UNSAFE_PATHS.format(wheel=path, problems="\n".join(lines)))
+
+
+def _unsafe(name: str) -> str | None:
+    """Why an archive entry may land outside the install directory, or None.
+
+    pip (23.2, Linux) refuses ``..`` and absolute entries and installs ``C:/x.py`` and
+    ``..\\x.py`` as odd file names; on Windows, where zipfile reads backslashes as
+    separators and a drive letter makes a path absolute, both climb out.
+    """
+    if "\\" in name:
+        return UNSAFE_BACKSLASH
+    if name.startswith("/"):
+        return UNSAFE_ABSOLUTE
+    if _DRIVE.match(name):
+        return UNSAFE_DRIVE
+    if ".." in name.split("/"):
+        return UNSAFE_PARENT
+    return None
 
 
 def _dist_info_dir(path: Path, names: Sequence[str], name: str) -> str:
@@ -181,11 +268,30 @@ def _read_member(path: Path, archive: zipfile.ZipFile, member: str) -> bytes:
         raise WheelError(MSG_MISSING_MEMBER.format(wheel=path, member=member)) from None
 
 
-def _check_wheel_file(path: Path, archive: zipfile.ZipFile, dist_info: str) -> None:
-    text = _read_member(path, archive, f"{dist_info}/WHEEL").decode("utf-8", "replace")
-    wheel_version = HeaderParser().parsestr(text).get("Wheel-Version")
+def _check_wheel_file(
+    path: Path, archive: zipfile.ZipFile, dist_info: str, tags: frozenset[Tag]
+) -> None:
+    """Wheel-Version must be 1.x, and the ``Tag:`` lines, if any, must be the name's tags."""
+    member = f"{dist_info}/WHEEL"
+    headers = HeaderParser().parsestr(_read_member(path, archive, member).decode("utf-8", "replace"))
+    wheel_version = headers.get("Wheel-Version")
     if wheel_version is not None and wheel_version.strip().split(".")[0] != "1":
         raise WheelError(MSG_WHEEL_VERSION.format(wheel=path, version=wheel_version.strip()))
+    declared: set[Tag] = set()
+    for line in headers.get_all("Tag", []):
+        try:
+            declared |= parse_tag(line.strip())
+        except ValueError:
+            detail = f"has an invalid Tag {line.strip()!r}"
+            raise WheelError(
+                MSG_BAD_WHEEL_FILE.format(wheel=path, member=member, detail=detail)
+            ) from None
+    if declared and declared != tags:
+        raise WheelError(
+            MSG_TAG_MISMATCH.format(
+                wheel=path, in_name=tag_list(tags), member=member, in_wheel=tag_list(declared)
+            )
+        )
 
 
 def _check_metadata(
@@ -244,7 +350,7 @@ def _check_metadata(
 def _check_record(
     path: Path, archive: zipfile.ZipFile, members: Sequence[zipfile.ZipInfo], dist_info: str
 ) -> dict[str, bytes]:
-    """Verify every file against RECORD; return the first bytes of each ``.so`` on the way."""
+    """Verify every file against RECORD; return the first bytes of each shared library."""
     record_name = f"{dist_info}/RECORD"
     record_text = _read_member(path, archive, record_name).decode("utf-8", "replace")
     listed: dict[str, tuple[str, str]] = {}
@@ -277,7 +383,7 @@ def _check_record(
             problems.setdefault(RECORD_BAD_HASH, []).append(f"{name} ({algorithm})")
             continue
         digest, size, head = _hash_member(archive, member, algorithm)
-        if name.endswith(".so"):
+        if _SHARED_LIBRARY.search(name):
             heads[name] = head
         size_ok = not size_field or size_field.strip() == str(size)
         if digest != expected.rstrip("=") or not size_ok:
@@ -311,20 +417,26 @@ def _hash_member(
 
 
 def _check_extension_modules(path: Path, tags: frozenset[Tag], heads: dict[str, bytes]) -> None:
-    check_binaries = not is_pure(tags)
+    """Each shared library must be one Pyodide loads: an Emscripten module with a suffix
+    Pyodide imports, and none at all in a pure wheel.
+
+    Only ``.so`` files are looked at: Pyodide's installer loads every one of them, while
+    other files are data. Pure wheels ship other systems' binaries as data on purpose
+    (pip's and setuptools' Windows launchers, selenium-manager, PyOpenGL's DLLs).
+    """
+    pure = is_pure(tags)
     for member, head in heads.items():
         suffix = _ABI_SO_SUFFIX.search(member)
         if suffix is not None and not member.endswith(target.EXTENSION_SUFFIXES[0]):
             raise WheelError(MSG_SO_SUFFIX.format(wheel=path, member=member, suffix=suffix.group()))
-        if not check_binaries:
-            continue
-        for magic, kind in _HOST_MAGIC:
-            if head.startswith(magic):
-                raise WheelError(
-                    MSG_HOST_BINARY.format(
-                        wheel=path, tags=tag_list(tags), member=member, kind=kind, magic=head
-                    )
-                )
+        native = next((entry for entry in _NATIVE_MAGIC if head.startswith(entry[0])), None)
+        described = {"wheel": path, "tags": tag_list(tags), "member": member, "magic": head}
+        if native is not None:
+            _magic, kind, system = native
+            template = MSG_PURE_NATIVE if pure else MSG_HOST_BINARY
+            raise WheelError(template.format(**described, kind=kind, system=system))
+        if pure and head.startswith(_WASM_MAGIC):
+            raise WheelError(MSG_PURE_WASM.format(**described))
 
 
 def _top_level(names: Iterable[str]) -> tuple[str, ...]:

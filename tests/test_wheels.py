@@ -21,7 +21,20 @@ from pyodide_harness import wheels, wheelspec
 from pyodide_harness.errors import EXIT_USAGEERROR, WheelError
 from pyodide_harness.tags import FIX_NATIVE, FIX_PURE, FIX_REBUILD
 from pyodide_harness.target import NEEDED_TAG, PLATFORMS
-from pyodide_harness.wheelcheck import RECORD_HASH_MISMATCH, RECORD_MISSING, RECORD_UNLISTED
+from pyodide_harness.wheelcheck import (
+    MSG_BAD_WHEEL_FILE,
+    MSG_PURE_NATIVE,
+    MSG_PURE_WASM,
+    MSG_TAG_MISMATCH,
+    MSG_UNSAFE_PATHS,
+    RECORD_HASH_MISMATCH,
+    RECORD_MISSING,
+    RECORD_UNLISTED,
+    UNSAFE_ABSOLUTE,
+    UNSAFE_BACKSLASH,
+    UNSAFE_DRIVE,
+    UNSAFE_PARENT,
+)
 from pyodide_harness.wheels import WheelInfo, check_wheel, collect_wheels
 from pyodide_harness.wheelspec import NOT_A_WHEEL_WHY
 
@@ -549,6 +562,165 @@ def test_extension_suffixes_pyodide_loads_are_accepted(tmp_path: Path) -> None:
         "fastpkg.libs/libfoo-1.2.so": WASM,
     }
     check_wheel(make_wheel(tmp_path, "fastpkg", tag=WASM_TAG, files=files))
+
+
+# --- unsafe and lying wheels (issue 12, item 5) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "kind"),
+    [
+        ("../../evil.py", UNSAFE_PARENT),
+        ("pkg/../../evil.py", UNSAFE_PARENT),
+        ("pkg-1.0.data/purelib/../../../evil.py", UNSAFE_PARENT),
+        ("/tmp/evil.py", UNSAFE_ABSOLUTE),
+        ("C:/evil.py", UNSAFE_DRIVE),
+        ("c:evil.py", UNSAFE_DRIVE),
+        ("..\\..\\evil.py", UNSAFE_BACKSLASH),
+        ("pkg\\evil.py", UNSAFE_BACKSLASH),
+    ],
+)
+def test_entry_outside_the_install_directory_is_refused(
+    tmp_path: Path, entry: str, kind: str
+) -> None:
+    path = make_wheel(tmp_path, "pkg", files={"pkg/__init__.py": "", entry: "import os\n"})
+    message = refusal(lambda: check_wheel(path))
+    assert message == MSG_UNSAFE_PATHS.format(wheel=path, problems=f"    {kind}: {entry}")
+    assert "pip refuses" in message and "Fix: rebuild it" in message
+
+
+def test_unsafe_entries_are_listed_by_kind(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {"pkg/__init__.py": "", "/etc/evil.py": "", "C:/evil.py": ""}
+    files.update({f"../evil{i}.py": "" for i in range(7)})
+    path = make_wheel(tmp_path, "pkg", files=files)
+    lines = refusal(lambda: check_wheel(path)).splitlines()
+    assert f"    {UNSAFE_PARENT}: ../evil0.py, ../evil1.py, ../evil2.py, ../evil3.py, "\
+        "../evil4.py and 2 more" in lines
+    assert f"    {UNSAFE_ABSOLUTE}: /etc/evil.py" in lines
+    assert f"    {UNSAFE_DRIVE}: C:/evil.py" in lines
+
+
+def test_unsafe_wheel_matched_by_a_glob_is_refused_not_skipped(tmp_path: Path) -> None:
+    path = make_wheel(tmp_path / "dist", "pkg", files={"pkg/__init__.py": "", "../x.py": ""})
+    message = refusal(lambda: collect_wheels(["dist/*.whl"], tmp_path))
+    assert f"Wheel {path} has entries that are not plain relative paths" in message
+    assert f"{UNSAFE_PARENT}: ../x.py" in message
+    assert "Given as: --pyodide-wheel dist/*.whl" in message
+
+
+@pytest.mark.parametrize(
+    ("tag", "wheel_tags"),
+    [
+        # the issue's example: a renamed manylinux wheel
+        ("py3-none-any", ["cp314-cp314-manylinux_2_17_x86_64"]),
+        (WASM_TAG, ["py3-none-any"]),
+        (WASM_TAG, ["cp313-cp313-pyemscripten_2025_0_wasm32"]),
+        ("py2.py3-none-any", ["py3-none-any"]),
+        ("py3-none-any", ["py3-none-any", "cp314-cp314-win_amd64"]),
+    ],
+)
+def test_wheel_file_tags_disagreeing_with_the_name_are_refused(
+    tmp_path: Path, tag: str, wheel_tags: list[str]
+) -> None:
+    path = make_wheel(tmp_path, "pkg", tag=tag, wheel_tags=wheel_tags)
+    message = refusal(lambda: check_wheel(path))
+    in_name = ", ".join(sorted(str(t) for t in parse_tag(tag)))
+    assert message == MSG_TAG_MISMATCH.format(
+        wheel=path, in_name=in_name, member="pkg-1.0.dist-info/WHEEL",
+        in_wheel=", ".join(sorted(wheel_tags)),
+    )
+    assert "`wheel tags`" in message
+
+
+def test_renamed_manylinux_wheel_with_an_elf_module_is_refused(tmp_path: Path) -> None:
+    """Issue 12's example: named py3-none-any, WHEEL says manylinux, holds an ELF .so."""
+    files: dict[str, str | bytes] = {"pkg/__init__.py": "", "pkg/_c.so": ELF}
+    path = make_wheel(
+        tmp_path, "pkg", files=files, wheel_tags=["cp314-cp314-manylinux_2_17_x86_64"]
+    )
+    message = refusal(lambda: collect_wheels([path.name], tmp_path))
+    assert "declares cp314-cp314-manylinux_2_17_x86_64" in message and str(path) in message
+
+
+@pytest.mark.parametrize("tag", ["py2.py3-none-any", WASM_TAG])
+def test_wheel_file_tags_matching_the_name_are_accepted(tmp_path: Path, tag: str) -> None:
+    expanded = [str(t) for t in parse_tag(tag)]
+    build = make_wheel if tag.endswith("-any") else wasm_wheel
+    info = check_wheel(build(tmp_path, "pkg", tag=tag, wheel_tags=list(reversed(expanded))))
+    assert info.tags == frozenset(expanded)
+
+
+def test_wheel_file_without_tag_lines_is_accepted(tmp_path: Path) -> None:
+    """Nothing to disagree with; installers do not require the lines."""
+    check_wheel(make_wheel(tmp_path, "pkg", wheel_tags=[]))
+
+
+def test_invalid_tag_line_is_refused(tmp_path: Path) -> None:
+    path = make_wheel(tmp_path, "pkg", wheel_tags=["py3-none-any", "linux"])
+    assert refusal(lambda: check_wheel(path)) == MSG_BAD_WHEEL_FILE.format(
+        wheel=path, member="pkg-1.0.dist-info/WHEEL", detail="has an invalid Tag 'linux'"
+    )
+
+
+NATIVE_BINARIES = [
+    pytest.param(ELF, "Linux ELF", "Linux", id="elf"),
+    pytest.param(MACHO, "macOS Mach-O", "macOS", id="macho64-le"),
+    pytest.param(b"\xce\xfa\xed\xfe" + b"\x00" * 60, "macOS Mach-O", "macOS", id="macho32-le"),
+    pytest.param(b"\xfe\xed\xfa\xcf" + b"\x00" * 60, "macOS Mach-O", "macOS", id="macho64-be"),
+    pytest.param(b"\xfe\xed\xfa\xce" + b"\x00" * 60, "macOS Mach-O", "macOS", id="macho32-be"),
+    pytest.param(b"\xca\xfe\xba\xbe" + b"\x00" * 60, "macOS universal Mach-O", "macOS", id="fat"),
+    pytest.param(b"\xca\xfe\xba\xbf" + b"\x00" * 60, "macOS universal Mach-O", "macOS", id="fat64"),
+    pytest.param(b"\xbe\xba\xfe\xca" + b"\x00" * 60, "macOS universal Mach-O", "macOS", id="fat-swapped"),
+    pytest.param(b"MZ\x90\x00" + b"\x00" * 60, "Windows PE", "Windows", id="pe"),
+]
+
+
+@pytest.mark.parametrize(("binary", "kind", "system"), NATIVE_BINARIES)
+@pytest.mark.parametrize("member", ["pkg/_speedups.so", f"pkg/_speedups{EXT}", "pkg.libs/libz.so.1"])
+def test_pure_wheel_with_a_native_library_is_refused(
+    tmp_path: Path, binary: bytes, kind: str, system: str, member: str
+) -> None:
+    path = make_wheel(tmp_path, "pkg", files={"pkg/__init__.py": "", member: binary})
+    message = refusal(lambda: check_wheel(path))
+    assert message == MSG_PURE_NATIVE.format(
+        wheel=path, tags="py3-none-any", member=member, kind=kind, magic=binary[:4],
+        system=system,
+    )
+
+
+@pytest.mark.parametrize("member", [f"pkg/_speedups{EXT}", "pkg/_speedups.abi3.so", "pkg/_c.so"])
+def test_pure_wheel_with_a_webassembly_module_is_refused(tmp_path: Path, member: str) -> None:
+    path = make_wheel(tmp_path, "pkg", files={"pkg/__init__.py": "", member: WASM})
+    message = refusal(lambda: check_wheel(path))
+    assert message == MSG_PURE_WASM.format(wheel=path, tags="py3-none-any", member=member)
+    assert f"tag the wheel {NEEDED_TAG}" in message
+
+
+def test_pure_wheel_may_carry_other_systems_binaries_as_data(tmp_path: Path) -> None:
+    """As pip, setuptools and distlib (Windows launchers), selenium (selenium-manager for
+    each OS), pulp (a solver per OS) and PyOpenGL (DLLs) do in their py3-none-any wheels:
+    Pyodide neither loads nor imports these, so the wheel installs and its Python works."""
+    files: dict[str, str | bytes] = {
+        "pkg/__init__.py": "",
+        "pkg/cli-64.exe": b"MZ\x90\x00" + b"\x00" * 60,
+        "pkg/bin/linux-x86_64/tool": ELF,
+        "pkg/bin/macos/tool": b"\xca\xfe\xba\xbe" + b"\x00" * 60,
+        "pkg/DLLS/freeglut64.dll": b"MZ\x90\x00" + b"\x00" * 60,
+        "pkg/lib/libfoo.dylib": MACHO,
+        "pkg/static/app.wasm": WASM,
+        "pkg/data.bin": b"MZ is just text here",
+    }
+    assert check_wheel(make_wheel(tmp_path, "pkg", files=files)).is_pure
+
+
+@pytest.mark.parametrize(("binary", "kind", "system"), NATIVE_BINARIES)
+def test_wasm_wheel_with_any_host_binary_is_refused(
+    tmp_path: Path, binary: bytes, kind: str, system: str
+) -> None:
+    files: dict[str, str | bytes] = {"pkg/__init__.py": "", "pkg.libs/libz.so.1.3": binary}
+    path = make_wheel(tmp_path, "pkg", tag=WASM_TAG, files=files)
+    message = refusal(lambda: check_wheel(path))
+    assert f"pkg.libs/libz.so.1.3 is a {kind} binary" in message and str(path) in message
 
 
 # --- extras and duplicates ----------------------------------------------------------------

@@ -38,6 +38,7 @@ def make_wheel(
     requires_python: str | None = None,
     unrecorded: Sequence[str] = (),
     record_only: Sequence[str] = (),
+    wheel_tags: Sequence[str] | None = None,
 ) -> Path:
     """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path.
 
@@ -45,7 +46,8 @@ def make_wheel(
     with an ``__init__.py`` that defines ``__version__``. ``metadata_name`` and
     ``metadata_version`` make METADATA disagree with the file name; ``unrecorded``
     archive paths are left out of RECORD; ``record_only`` paths are listed in RECORD
-    but not written.
+    but not written. ``wheel_tags`` are written as WHEEL's ``Tag:`` lines instead of
+    the file name's tags (an empty list writes none).
     """
     directory.mkdir(parents=True, exist_ok=True)
     norm = name.replace("-", "_")
@@ -63,7 +65,7 @@ def make_wheel(
     metadata += [f"Provides-Extra: {e}" for e in provides_extra]
     wheel_meta = ["Wheel-Version: 1.0", "Generator: wheelfactory", "Root-Is-Purelib: "
                   + ("true" if tag.endswith("-none-any") else "false")]
-    wheel_meta += [f"Tag: {t}" for t in _expand_tag(tag)]
+    wheel_meta += [f"Tag: {t}" for t in (_expand_tag(tag) if wheel_tags is None else wheel_tags)]
     entries: dict[str, bytes] = {
         path: content.encode() if isinstance(content, str) else content
         for path, content in files.items()
