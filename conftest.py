@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pyodide_harness.dependencies import PIP_PLATFORM_ARGS
+from pyodide_harness.target import PIP_PLATFORM_ARGS
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "tests"))
