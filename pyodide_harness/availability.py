@@ -31,6 +31,7 @@ __all__ = [
     "Availability",
     "missing_module_message",
     "project_for_module",
+    "query_index",
     "wheel_availability",
 ]
 
@@ -136,7 +137,11 @@ def wheel_availability(project_or_module_name: str, *, timeout: float = 60.0) ->
     A module name (``yaml``) is mapped with :func:`project_for_module`; a project
     name passes through unchanged. Installs nothing; ``timeout`` bounds the pip run.
     """
-    project = project_for_module(project_or_module_name)
+    return query_index(project_for_module(project_or_module_name), timeout=timeout)
+
+
+def query_index(project: str, *, timeout: float = 60.0) -> Availability:
+    """:func:`wheel_availability` for a project name (or requirement), taken as given."""
     with tempfile.TemporaryDirectory(prefix="pyodide-harness-avail-") as scratch:
         report = Path(scratch) / "report.json"
         try:

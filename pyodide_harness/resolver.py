@@ -17,10 +17,15 @@ markers as Pyodide would). Three levels, cheapest first:
 The resolved set always comes from pip's JSON installation report (pip >= 23.0),
 read from the cache, never from pip's human output; the wheels it lists are the
 cache files themselves. pip has no structured output for a *failed* resolution,
-so on failure three patterns of its error text are read (:func:`parse_failure`):
-which requirement had no wheel, who required it, and the ``(from a->b)`` chains
-of its progress lines. That is what lets the error name the requirer chain and
-lets entries of non-strict sources (development files) be dropped and retried.
+so on failure four patterns of its error text are read (:func:`parse_failure`):
+which requirement had no wheel and who required it, the ``X 1.0 depends on Y``
+causes of a conflict, and the ``(from a->b)`` chains of its progress lines. When
+every version of a requirer needs a project that has no Pyodide wheel at all,
+pip calls it a conflict, not a missing wheel (jinja2 and MarkupSafe); each such
+project is then asked for by itself (:func:`availability.query_index`, pip's
+JSON report again) to tell a missing wheel from a real conflict. That is what
+lets the error name the requirer chain and lets entries of non-strict sources
+(development files) be dropped and retried.
 
 A stage before pip (Pyodide's lock, issue 14) plugs in through
 :class:`ProvidedWheels`: a directory pip sees as extra find-links in both passes,
@@ -46,6 +51,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from . import paths
+from .availability import query_index
 from .errors import DependencyError
 from .piprun import PipRun, run_pip
 from .requirements import RequirementSource
@@ -147,6 +153,8 @@ _NOT_FOUND = re.compile(
     r"(?: \(from (?P<parent>[^()]+)\))? \(from versions: (?P<versions>[^)]*)\)"
 )
 _NO_MATCH = re.compile(r"No matching distribution found for (?P<req>\S+)")
+#: ``    depa 2.0 depends on depz>=2.0``: a cause listed under a ResolutionImpossible.
+_DEPENDS_ON = re.compile(r"^\s+(?P<who>\S+) (?P<version>\S+) depends on (?P<req>.+?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,8 @@ class PipFailure:
 
     missing: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Requirement without a wheel -> names of its requirers, nearest first."""
+    conflicts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Requirement named by a conflict's ``X 1.0 depends on R`` -> X and its requirers."""
 
     def root(self, requirement: str) -> str:
         """The top of the requirer chain: what was asked for that led to ``requirement``."""
@@ -179,7 +189,12 @@ def parse_failure(output: str) -> PipFailure:
             missing.setdefault(found["req"], _chain(_requirement_name(parent), chains) if parent else ())
         for found in _NO_MATCH.finditer(line):
             missing.setdefault(found["req"], ())
-    return PipFailure(missing)
+    conflicts: dict[str, tuple[str, ...]] = {}
+    for line in output.splitlines():
+        cause = _DEPENDS_ON.match(line)
+        if cause:
+            conflicts.setdefault(cause["req"], _chain(_requirement_name(cause["who"]), chains))
+    return PipFailure(missing, conflicts)
 
 
 def _chain(parent: str, chains: Mapping[str, list[str]]) -> tuple[str, ...]:
@@ -191,6 +206,14 @@ def _chain(parent: str, chains: Mapping[str, list[str]]) -> tuple[str, ...]:
             break
         result.extend(added)
     return tuple(result)
+
+
+def _is_requirement(text: str) -> bool:
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return False
+    return True
 
 
 def _wheel_name(filename: str) -> str | None:
@@ -328,9 +351,10 @@ class _Job:
             try:
                 packages = self._resolve(active)
             except _Unresolved as failure:
-                more = self._droppable(failure, active)
+                parsed = self._explain(failure.parsed)
+                more = self._droppable(parsed, active)
                 if not more:
-                    raise self._error(failure.run, failure.parsed) from None
+                    raise self._error(failure.run, parsed, active) from None
                 dropped += more
                 self._say_dropped(more)
                 continue
@@ -460,16 +484,31 @@ class _Job:
 
     # -- failures --
 
-    def _droppable(self, failure: _Unresolved, active: Sequence[str]) -> list[Dropped]:
+    def _explain(self, parsed: PipFailure) -> PipFailure:
+        """A conflict whose causes name projects with no Pyodide wheel at all: those are missing."""
+        if parsed.missing or not parsed.conflicts:
+            return parsed
+        first: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for requirement, chain in parsed.conflicts.items():
+            first.setdefault(_requirement_name(requirement), (requirement, chain))
+        self.log(f"pip reports a conflict; asking whether {', '.join(first)} have any wheel for Pyodide 314")
+        missing: dict[str, tuple[str, ...]] = {}
+        for requirement, chain in first.values():
+            shown = Requirement(requirement).name if _is_requirement(requirement) else requirement
+            if query_index(shown).kind == "none":
+                missing[shown] = chain
+        return PipFailure(missing, parsed.conflicts)
+
+    def _droppable(self, parsed: PipFailure, active: Sequence[str]) -> list[Dropped]:
         """Requirements to drop so the next attempt can succeed; [] if the failure is strict."""
-        if not failure.parsed.missing:
+        if not parsed.missing:
             return []
         strict_names = set(self.under_test) | {
             _requirement_name(r) for r in active if r not in self.optional}
         result: list[Dropped] = []
-        for requirement in failure.parsed.missing:
-            root = failure.parsed.root(requirement)
-            chain = failure.parsed.missing[requirement]
+        for requirement in parsed.missing:
+            root = parsed.root(requirement)
+            chain = parsed.missing[requirement]
             candidates = [r for r in active if r in self.optional and _requirement_name(r) == root]
             if root in strict_names or not candidates:
                 return []
@@ -483,7 +522,7 @@ class _Job:
                     result.append(Dropped(candidate, source.name, reason))
         return result
 
-    def _error(self, run: PipRun, parsed: PipFailure) -> DependencyError:
+    def _error(self, run: PipRun, parsed: PipFailure, active: Sequence[str]) -> DependencyError:
         """An error naming each missing wheel and its requirers, or pip's own words."""
         if parsed.missing:
             lines = []
@@ -500,7 +539,7 @@ class _Job:
                 lines.append(f"  {requirement}: {who}")
             return DependencyError(f"{MISSING_WHEEL}\n" + "\n".join(lines) + f"\n{MISSING_WHEEL_FIX}"
                                    f"\npip said:\n{_tail(run.output)}")
-        asked = ", ".join([*self.asked, *self.specs]) or "nothing"
+        asked = ", ".join([*active, *self.specs]) or "nothing"
         return DependencyError(
             f"{CONFLICT} (asked: {asked}); it exited with status {run.returncode}:\n{_tail(run.output)}\n"
             "Fix: follow pip's message above; version conflicts need a different requirement, "

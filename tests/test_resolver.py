@@ -166,7 +166,38 @@ def test_wheel_under_test_for_another_platform(index: Path, tmp_path: Path) -> N
         resolve([(wheel, ())], [], cache=tmp_path / "cache")
 
 
+def every_version_needs_a_missing_wheel(index: Path) -> None:
+    """top -> depa 1.0 / 2.0 -> depz, which has no wheel: pip calls this a conflict."""
+    make_wheel(index, "top", requires_dist=["depa"])
+    make_wheel(index, "depa", version="1.0", requires_dist=["depz>=1.0"])
+    make_wheel(index, "depa", version="2.0", requires_dist=["depz>=2.0"])
+    make_wheel(index, "depz", version="2.0", tag="cp311-cp311-manylinux_2_17_x86_64")
+
+
+def test_conflict_that_is_a_missing_wheel_names_it(index: Path, tmp_path: Path) -> None:
+    every_version_needs_a_missing_wheel(index)
+    source = RequirementSource("requirements-test.txt", ("top",))
+    messages: list[str] = []
+    with pytest.raises(DependencyError) as excinfo:
+        resolve([], [], sources=[source], cache=tmp_path / "cache", log=messages.append)
+    message = str(excinfo.value)
+    assert message.startswith(resolver.MISSING_WHEEL)
+    assert "  depz: required by depa <- top (requirements-test.txt)" in message
+    assert "pip reports a conflict; asking whether depz have any wheel for Pyodide 314" in messages
+
+
 # --- development files: entries without a Pyodide wheel are dropped -----------------------
+
+
+def test_dev_entry_whose_dependency_has_no_wheel_in_any_version(index: Path, tmp_path: Path) -> None:
+    every_version_needs_a_missing_wheel(index)
+    make_wheel(index, "depb")
+    dev = RequirementSource("requirements-dev.txt", ("top", "depb"), strict=False)
+    resolution = resolve([], [], sources=[dev], cache=tmp_path / "cache")
+    assert names(resolution) == ["depb"]
+    (dropped,) = resolution.dropped
+    assert dropped == Dropped("top", "requirements-dev.txt",
+                              "no wheel for Pyodide 314 for depz (needed through top -> depa -> depz)")
 
 
 def test_dev_source_entries_without_wheel_are_dropped(index: Path, tmp_path: Path) -> None:
@@ -466,6 +497,33 @@ def test_parse_failure_of_a_direct_requirement() -> None:
     failure = resolver.parse_failure(output)
     assert failure.missing == {"nothere": ()}
     assert failure.root("nothere") == "nothere"
+
+
+# pip 23.2.1, top -> depa (1.0 and 2.0, each needing a depz that has no wheel at all).
+CONFLICT_FAILURE = """\
+Looking in links: /tmp/t1/idx
+Processing ./idx/top-1.0-py3-none-any.whl
+Processing ./idx/depa-2.0-py3-none-any.whl (from top)
+INFO: pip is looking at multiple versions of depa to determine which version is compatible with other requirements. This could take a while.
+Processing ./idx/depa-1.0-py3-none-any.whl (from top)
+ERROR: Cannot install top because these package versions have conflicting dependencies.
+
+The conflict is caused by:
+    depa 2.0 depends on depz>=2.0
+    depa 1.0 depends on depz>=1.0
+
+To fix this you could try to:
+1. loosen the range of package versions you've specified
+2. remove package versions to allow pip attempt to solve the dependency conflict
+
+ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts
+"""  # noqa: E501
+
+
+def test_parse_failure_reads_the_causes_of_a_conflict() -> None:
+    failure = resolver.parse_failure(CONFLICT_FAILURE)
+    assert failure.missing == {}
+    assert failure.conflicts == {"depz>=2.0": ("depa", "top"), "depz>=1.0": ("depa", "top")}
 
 
 def test_parse_failure_of_a_conflict_finds_nothing_missing() -> None:
