@@ -28,10 +28,14 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, unquote
 
-__all__ = ["CONTENT_TYPES", "DEFAULT_CONTENT_TYPE", "ISOLATION_HEADERS", "Refusal", "Server"]
+if TYPE_CHECKING:
+    from .runners.base import Sandbox
+
+__all__ = ["CONTENT_SECURITY_POLICIES", "CONTENT_TYPES", "DEFAULT_CONTENT_TYPE",
+           "ISOLATION_HEADERS", "Refusal", "Server"]
 
 HOST = "127.0.0.1"
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -58,19 +62,51 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # Sent on every response, refusals included. COOP + COEP make the page and its
 # module worker cross-origin isolated, which SharedArrayBuffer needs; CORP lets
-# same-origin subresources load under COEP require-corp.
+# same-origin subresources load under COEP require-corp. no-referrer keeps the
+# token (the first path segment of every URL here) out of the Referer header of
+# any request a page or worker loaded from here makes, in every sandbox mode.
 ISOLATION_HEADERS: Mapping[str, str] = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+
+# What a page or worker loaded from here may load and reach. A worker takes its
+# policy from its own script's response, not from the page that starts it, so the
+# policy goes on every response. 'self' is this server's origin only: another
+# loopback port is another origin. data: and blob: stay fetchable because they
+# never leave the browser (an offline browser reads them too).
+# script-src: 'wasm-unsafe-eval' lets Pyodide compile WebAssembly (its own and every
+# package's .so). 'unsafe-eval' is for what Pyodide evaluates as JavaScript:
+# pyodide.code.run_js and `from js import eval` (JS eval), the EM_JS and EM_ASM code
+# of a side module that has them (eval in pyodide.asm.mjs's dynamic linker), and
+# emscripten_run_script. Evaluated code is bound by this same policy, so it reaches
+# nothing more; without it those fail with an EvalError.
+_POLICY_BASE = (
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+)
+#: The Content-Security-Policy per sandbox mode: "on" lets a page and its workers
+#: reach this server only; "network" lets them connect (fetch, XHR, WebSocket,
+#: EventSource) anywhere but still load code only from here; "off" sends none.
+CONTENT_SECURITY_POLICIES: Mapping[str, str | None] = {
+    "on": "; ".join((*_POLICY_BASE, "connect-src 'self' data: blob:")),
+    "network": "; ".join((*_POLICY_BASE, "connect-src * data: blob: ws: wss:")),
+    "off": None,
 }
 
 # Headers the server owns; extra_headers may not replace them.
 _MANAGED_HEADERS = frozenset(
     name.lower()
-    for name in (*ISOLATION_HEADERS, "Content-Type", "Content-Length", "Connection", "Allow")
+    for name in (*ISOLATION_HEADERS, "Content-Security-Policy", "Content-Type",
+                 "Content-Length", "Connection", "Allow")
 )
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
@@ -242,6 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
     def end_headers(self) -> None:
         for name, value in ISOLATION_HEADERS.items():
             self.send_header(name, value)
+        if self._owner.content_security_policy is not None:
+            self.send_header("Content-Security-Policy", self._owner.content_security_policy)
         for name, value in self._owner.extra_headers.items():
             self.send_header(name, value)
         super().end_headers()
@@ -319,6 +357,7 @@ class Server:
     URLs look like ``http://127.0.0.1:PORT/<token>/<name>/<path>``; a root's URL
     ends with ``/`` so it can be used directly as Pyodide's ``indexURL``. Roots
     and files are resolved once, here: a root created later is not picked up.
+    ``sandbox`` chooses the Content-Security-Policy (``CONTENT_SECURITY_POLICIES``).
     """
 
     def __init__(
@@ -327,7 +366,12 @@ class Server:
         files: Mapping[str, Path] | None = None,
         *,
         extra_headers: Mapping[str, str] | None = None,
+        sandbox: Sandbox = "on",
     ) -> None:
+        if sandbox not in CONTENT_SECURITY_POLICIES:
+            modes = ", ".join(CONTENT_SECURITY_POLICIES)
+            raise ValueError(f"Unknown sandbox mode {sandbox!r}; use one of {modes}")
+        self.content_security_policy = CONTENT_SECURITY_POLICIES[sandbox]
         files = files or {}
         self._roots: dict[str, Path] = {}
         self._files: dict[str, Path] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import secrets
 import socket
 import threading
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from pyodide_harness.runners.base import SANDBOX_MODES, Sandbox
+from pyodide_harness.runners.browser import JS_DIR
 from pyodide_harness.server import (
+    CONTENT_SECURITY_POLICIES,
     CONTENT_TYPES,
     DEFAULT_CONTENT_TYPE,
     ISOLATION_HEADERS,
@@ -402,6 +406,79 @@ def test_no_wildcard_cors_anywhere(server: Server) -> None:
         assert "Access-Control-Allow-Origin" not in reply.headers
 
 
+# -- what a page and its workers may reach ----------------------------------------
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy as {directive: sources}."""
+    parsed: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        name, *sources = part.split()
+        assert name not in parsed, f"{name} given twice"
+        parsed[name] = sources
+    return parsed
+
+
+# The harness's own page, its script and the worker script, as the browsers load them,
+# and a refusal: a page or worker takes its policy from its own response.
+POLICY_TARGETS = ("harness/harness.html", "harness/harness_page.mjs",
+                  "harness/browser_worker.mjs", "pyodide/pyodide.mjs", "nope")
+
+
+@pytest.mark.parametrize("sandbox", SANDBOX_MODES)
+def test_policy_headers_on_page_and_worker_per_sandbox_mode(tree: Path, sandbox: Sandbox) -> None:
+    roots = {"pyodide": tree / "pyodide", "harness": JS_DIR}
+    with Server(roots, sandbox=sandbox) as server:
+        replies = [request(server, path_of(server, rest)) for rest in POLICY_TARGETS]
+    assert [r.status for r in replies] == [200, 200, 200, 200, 404]
+    for reply in replies:
+        assert reply.headers["Referrer-Policy"] == "no-referrer"  # the token never leaves
+        assert reply.headers.get_all("Content-Security-Policy", []) == (
+            [] if sandbox == "off" else [CONTENT_SECURITY_POLICIES[sandbox]])
+        assert_isolated(reply)
+
+
+def test_default_policy_confines_to_the_server_itself() -> None:
+    policy = CONTENT_SECURITY_POLICIES["on"]
+    assert policy is not None
+    parsed = directives(policy)
+    assert parsed["default-src"] == ["'self'"]
+    assert parsed["connect-src"] == ["'self'", "data:", "blob:"]  # nothing that leaves the browser
+    assert parsed["script-src"] == ["'self'", "'wasm-unsafe-eval'", "'unsafe-eval'"]
+    assert parsed["object-src"] == parsed["base-uri"] == parsed["form-action"] == ["'none'"]
+    # Nothing falls back to a wider default: every fetch directive is 'self' or narrower.
+    assert "*" not in policy and "http" not in policy and "'unsafe-inline'" not in policy
+
+
+def test_network_policy_relaxes_connections_only() -> None:
+    assert set(CONTENT_SECURITY_POLICIES) == set(SANDBOX_MODES)
+    on, network = CONTENT_SECURITY_POLICIES["on"], CONTENT_SECURITY_POLICIES["network"]
+    assert on is not None and network is not None
+    relaxed = directives(network)
+    assert "*" in relaxed["connect-src"] and {"ws:", "wss:"} <= set(relaxed["connect-src"])
+    assert {k: v for k, v in relaxed.items() if k != "connect-src"} == {
+        k: v for k, v in directives(on).items() if k != "connect-src"}
+    assert CONTENT_SECURITY_POLICIES["off"] is None
+
+
+def test_default_server_is_confined(server: Server) -> None:
+    reply = request(server, path_of(server, "pyodide/pyodide.mjs"))
+    assert reply.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICIES["on"]
+
+
+def test_unknown_sandbox_mode_is_refused(tree: Path) -> None:
+    with pytest.raises(ValueError, match="Unknown sandbox mode 'lax'"):
+        Server({"pyodide": tree / "pyodide"}, sandbox="lax")  # type: ignore[arg-type]
+
+
+def test_harness_page_has_no_inline_script() -> None:
+    """The policy runs scripts from the server only; an inline one would not run."""
+    page = (JS_DIR / "harness.html").read_text()
+    tags = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.S)
+    assert tags and all(not body.strip() for body in tags)
+    assert all("src=" in tag for tag in re.findall(r"<script\b[^>]*>", page))
+
+
 # -- records and quietness -------------------------------------------------------
 
 
@@ -467,6 +544,8 @@ def test_url_building(server: Server) -> None:
         ({}, {}, {"Access-Control-Allow-Origin": "*"}),
         ({}, {}, {"Cross-Origin-Embedder-Policy": "unsafe-none"}),
         ({}, {}, {"content-type": "text/html"}),
+        ({}, {}, {"Content-Security-Policy": "default-src *"}),
+        ({}, {}, {"Referrer-Policy": "unsafe-url"}),
         ({}, {}, {"X-Bad": "a\r\nSet-Cookie: x"}),
         ({}, {}, {"Bad Name": "x"}),
     ],

@@ -4,7 +4,14 @@ Pyodide runs in a module Web Worker of a page served by ``server.Server`` on
 127.0.0.1 (cross-origin isolated, so ``SharedArrayBuffer`` exists). The page
 relays the worker's protocol messages and output to the host through an
 exposed binding, many lines at a time (see ``js/channel.mjs``). A browser module
-(``chromium.py``, ``firefox.py``) only says how to find and launch its browser.
+(``chromium.py``, ``firefox.py``) only says how to find and launch its browser,
+and with which OS sandbox.
+
+What code under test may reach is set twice over: the server's
+Content-Security-Policy for the sandbox mode (``server.CONTENT_SECURITY_POLICIES``)
+confines the page and its worker to the harness's server, and the browser's own
+OS sandbox confines the processes that run them. The run reports both
+(``ENV_SANDBOX``, ``ENV_PAGE_CSP``).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 from ..errors import RuntimeStartError
 from ..protocol import Crashed, Done, ProtocolError, RuntimeError_, decode
 from ..server import Server
-from .base import Emit, OutputTail, RuntimeConfig, RuntimeJob
+from .base import Emit, OutputTail, RuntimeConfig, RuntimeJob, Sandbox
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 BOOT_TIMEOUT_MS = 120_000
@@ -39,6 +46,16 @@ BROWSER_LAUNCH_FAILED = (
 )
 
 
+#: Environment keys every browser runtime reports in ``RuntimeReady``.
+ENV_SANDBOX = "sandbox"  # the browser's OS sandbox: on, or off and why
+ENV_PAGE_CSP = "page_csp"  # what the page and its worker may reach
+PAGE_CSP: Mapping[Sandbox, str] = {
+    "on": "harness server only",
+    "network": "network allowed",
+    "off": "off",
+}
+
+
 @dataclass(frozen=True)
 class Launch:
     """How to launch one browser: Playwright's own build, or a system binary."""
@@ -46,6 +63,14 @@ class Launch:
     executable: Path | None  # None: Playwright-managed
     options: Mapping[str, Any]
     description: str
+
+
+@dataclass(frozen=True)
+class OsSandbox:
+    """Launch options for one OS sandbox choice and what the run reports for it."""
+
+    options: Mapping[str, Any]
+    status: str
 
 
 def first_existing(candidates: Sequence[str]) -> Path | None:
@@ -73,6 +98,8 @@ class BrowserRuntime:
         self._browser: Any = None
         self._server: Server | None = None
         self._page: Any = None
+        #: What this runtime reports about itself (set by ``run``; the worker adds more).
+        self.environment: dict[str, str] = {}
 
     # -- launching ------------------------------------------------------------------------
     def choose_launch(self, managed_executable: str) -> Launch:
@@ -94,37 +121,69 @@ class BrowserRuntime:
     def system_launch(self, path: Path) -> Launch:
         raise NotImplementedError
 
+    def os_sandbox(self) -> OsSandbox:
+        """The OS sandbox to launch with (a subclass knows its browser's)."""
+        raise NotImplementedError
+
+    def sandbox_fallback(self, error: str) -> OsSandbox | None:
+        """What to launch with when launching with ``os_sandbox()`` failed with ``error``.
+
+        None (the default) when the failure is not the sandbox's: it is reported as is.
+        """
+        return None
+
     def _not_found(self, tried: str) -> str:
         return BROWSER_NOT_FOUND.format(browser=self.name, tried=tried,
                                         system_package=self.system_package)
 
-    async def _launch(self) -> tuple[Any, str]:
+    async def _launch(self) -> tuple[Any, str, str]:
+        """Launch the browser; returns it, how it was found, and its OS sandbox status."""
         from playwright.async_api import async_playwright
 
         self._playwright = await async_playwright().start()
         browser_type = getattr(self._playwright, self.playwright_type)
         launch = self.choose_launch(browser_type.executable_path)
+        self._browser, sandbox = await self.launch_browser(browser_type, launch)
+        return self._browser, launch.description, sandbox
+
+    async def launch_browser(self, browser_type: Any, launch: Launch) -> tuple[Any, str]:
+        """Launch with the OS sandbox, or without it when it cannot start here; says which."""
         options = dict(launch.options)
         if launch.executable is not None:
             options["executable_path"] = str(launch.executable)
+        sandbox = self.os_sandbox()
         try:
-            self._browser = await browser_type.launch(headless=True, **options)
+            browser = await browser_type.launch(headless=True, **options, **sandbox.options)
         except Exception as exc:
-            raise RuntimeStartError(BROWSER_LAUNCH_FAILED.format(
-                browser=self.name, path=launch.executable or "Playwright's build",
-                error=str(exc).strip().splitlines()[0] if str(exc).strip() else exc,
-                system_package=self.system_package)) from exc
-        return self._browser, launch.description
+            fallback = self.sandbox_fallback(str(exc))
+            if fallback is None:
+                raise self._launch_failed(launch, exc) from exc
+            sandbox = fallback
+            try:
+                browser = await browser_type.launch(headless=True, **options, **sandbox.options)
+            except Exception as again:
+                raise self._launch_failed(launch, again) from again
+        return browser, sandbox.status
+
+    def _launch_failed(self, launch: Launch, exc: Exception) -> RuntimeStartError:
+        text = str(exc).strip()
+        return RuntimeStartError(BROWSER_LAUNCH_FAILED.format(
+            browser=self.name, path=launch.executable or "Playwright's build",
+            error=text.splitlines()[0] if text else repr(exc),
+            system_package=self.system_package))
 
     # -- running ----------------------------------------------------------------------------
     async def run(self, job: RuntimeJob, emit: Emit) -> None:
-        browser, description = await self._launch()
+        browser, description, os_sandbox = await self._launch()
         files = {"tests.zip": job.archive, "pyodide_harness_inner.py": job.inner}
         files.update({w.name: w for w in job.wheels})
         self._server = server = Server(roots={"pyodide": job.distribution, "harness": JS_DIR},
-                                       files=files)
+                                       files=files, sandbox=self.config.sandbox)
         server.start()
         version = f"{self.name.capitalize()} {browser.version}"
+        self.environment = {"runtime": self.name, "runtime_version": version,
+                            "browser_launch": description, ENV_SANDBOX: os_sandbox,
+                            ENV_PAGE_CSP: PAGE_CSP[self.config.sandbox]}
         spec = {
             "indexURL": server.url("pyodide", ""),
             "wheels": [server.url(w.name) for w in job.wheels],
@@ -132,8 +191,7 @@ class BrowserRuntime:
             "inner": server.url("pyodide_harness_inner.py"),
             "options": dict(job.options),
             "env": dict(job.env),
-            "environment": {"runtime": self.name, "runtime_version": version,
-                            "browser_launch": description},
+            "environment": self.environment,
         }
         finished = asyncio.Event()
         tail = OutputTail()
