@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shutil
+import xml.dom.minidom
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 from test_results import SCRIPT_NODEID, make_results
 
+from pyodide_harness.cli import main
+from pyodide_harness.reports import html as html_module
 from pyodide_harness.reports import write_reports
 from pyodide_harness.reports.badges import (
     Badge,
@@ -21,9 +26,24 @@ from pyodide_harness.reports.badges import (
     text_width,
     write_badges,
 )
-from pyodide_harness.reports.html import csp_hash, render_html
-from pyodide_harness.reports.junit import SUITE_PROPERTIES, junit_names, safe_filename, xml_safe
-from pyodide_harness.results import PackageRun, Results
+from pyodide_harness.reports.html import csp_hash, render_html, write_html
+from pyodide_harness.reports.junit import (
+    FULL_TEXT_PROPERTY,
+    SUITE_PROPERTIES,
+    junit_names,
+    safe_filename,
+    write_junit,
+    xml_safe,
+)
+from pyodide_harness.reports.longtext import (
+    MAX_MESSAGE_CHARS,
+    MAX_TEXT_CHARS,
+    MESSAGE_CUT,
+    OUTPUT_DIR,
+    SideFiles,
+)
+from pyodide_harness.reports.nogc import paused_gc
+from pyodide_harness.results import PackageRun, Results, RuntimeRun, TestResult
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -348,3 +368,209 @@ def test_html_in_browser(browser: object, report_dir: Path, tmp_path: Path) -> N
     page.screenshot(path=str(tmp_path / f"report-{browser.browser_type.name}.png"),
                     full_page=True)
     page.close()
+
+
+# --- long texts: cut in JUnit and HTML, whole in a side file ------------------------------
+
+MB = 1024 * 1024
+LINE = "printed by test_prints: a line of ordinary output\n"
+BIG_NODEID = "tests/test_big.py::test_prints[many]"
+REPORT_BOUND = 512 * 1024
+"""Bytes junit.xml or index.html may take for one test whose texts were cut."""
+
+
+def _output(size: int) -> str:
+    return (LINE * (size // len(LINE) + 1))[:size]
+
+
+def _one_test(stdout: str, longrepr: str = "E   assert False", message: str = "assert False",
+              errors: tuple[str, ...] = ()) -> Results:
+    test = TestResult(BIG_NODEID, "failed", "call", 1.0, longrepr,
+                      [("Captured stdout call", stdout)], message)
+    run = RuntimeRun("node", {"pyodide_version": "314.0.7"}, [test], list(errors), 1.0)
+    package = PackageRun("big", "1.0", "big-1.0-py3-none-any.whl", "0" * 64, {}, [run])
+    return Results([package], "2025-01-31T12:00:00+00:00", "0.1.0")
+
+
+def _side_files(out: Path) -> list[Path]:
+    return sorted(path for path in (out / OUTPUT_DIR).rglob("*") if path.is_file())
+
+
+def _link(page: str) -> str:
+    """The one link to a whole text in *page*."""
+    (href,) = re.findall(r'<p class="cut">[^<]*<a href="([^"]+)">', page)
+    return str(href)
+
+
+def test_50_mb_of_output_is_cut_in_junit_and_html_and_kept_whole_beside_them(
+    tmp_path: Path,
+) -> None:
+    size = 50 * MB
+    stdout = _output(size)
+    out = tmp_path / "report"
+    written = write_reports(_one_test(stdout), out)
+
+    (side,) = _side_files(out)
+    assert side in written
+    assert side.stat().st_size == size
+    assert side.read_bytes() == stdout.encode("ascii")
+    relative = side.relative_to(out).as_posix()
+    for name in ("junit.xml", "junit-node.xml", "index.html"):
+        assert (out / name).stat().st_size < REPORT_BOUND, name
+    # results.json stays the source of truth: the whole text, for `pyodide-harness report`
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["packages"][0]["runtimes"][0]["tests"][0]["sections"][0][1] == stdout
+    del data
+
+    xml = JUnitXml.fromfile(str(out / "junit.xml"))
+    (case,) = list(next(iter(xml)))
+    system_out = case.system_out or ""
+    assert stdout[:1000] in system_out and stdout[-1000:] in system_out
+    assert f"of {size:,} characters" in system_out
+    assert f"the whole text is in {relative} ...]" in system_out
+    root = ET.parse(out / "junit-node.xml").getroot()
+    properties = root.findall(f".//testcase/properties/property[@name='{FULL_TEXT_PROPERTY}']")
+    assert [prop.get("value") for prop in properties] == [relative]
+
+    page = (out / "index.html").read_text(encoding="utf-8")
+    href = _link(page)
+    assert urljoin((out / "index.html").as_uri(), href) == side.as_uri()
+    assert f"{size:,} characters" in page
+    assert stdout[:1000] in page and stdout[-1000:] in page
+
+
+def test_report_sizes_do_not_grow_with_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What JUnit and HTML hold of a text is bounded, so writing them is linear in it.
+
+    Issue 12's quadratic cost came from junitparser's ``pretty=True`` (a minidom
+    re-parse); it is refused here, so going back to it fails this test.
+    """
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("reports must not be re-parsed with minidom (quadratic)")
+
+    monkeypatch.setattr(xml.dom.minidom, "parseString", refuse)
+    sizes = {}
+    for megabytes in (1, 4):
+        out = tmp_path / f"{megabytes}mb"
+        write_reports(_one_test(LINE * (megabytes * MB // len(LINE))), out)
+        sizes[megabytes] = {name: (out / name).stat().st_size
+                            for name in ("junit.xml", "junit-node.xml", "index.html")}
+    for name, small in sizes[1].items():
+        # only the numbers in the cut marker (and the HTML note) differ
+        assert 0 <= sizes[4][name] - small <= 16, (name, sizes)
+        assert small < 2 * MAX_TEXT_CHARS + 16 * 1024
+
+
+def test_cut_texts_stay_valid_and_side_files_keep_the_bytes(tmp_path: Path) -> None:
+    raw = b"ANSI \x1b[31mred\x1b[0m nul \x00 bell \x07 bad \xff\xfe snowman \xe2\x98\x83\n" * 200
+    text = raw.decode("utf-8", "surrogateescape")
+    results = _one_test(text, longrepr=text)
+    side_files = SideFiles(tmp_path, limit=1000)
+    write_junit(results, tmp_path, side_files)
+    write_html(results, tmp_path, side_files)
+    assert len(side_files.written) == 2  # traceback and stdout, once for all three files
+    assert [path.read_bytes() for path in side_files.written] == [raw, raw]
+    for path in sorted(tmp_path.glob("junit*.xml")):
+        assert not _ILLEGAL_XML.search(path.read_text(encoding="utf-8")), path
+        (case,) = list(next(iter(JUnitXml.fromfile(str(path)))))
+        (failure,) = case.result
+        assert "\\xff\\xfe snowman \u2603" in (failure.text or "")
+        assert "pyodide-harness cut" in (failure.text or "")
+        assert "pyodide-harness cut" in (case.system_out or "")
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "\x1b" not in page and "\\xff\\xfe snowman" in page
+    assert page.count('<p class="cut">') == 2
+
+
+def test_long_runtime_errors_and_messages_are_cut(tmp_path: Path) -> None:
+    crash = "Aborted(RuntimeError: out of memory)\n" + "    at wasm-function[123]\n" * 100_000
+    message = "AssertionError: " + "x" * 100_000
+    out = tmp_path / "report"
+    write_reports(_one_test("short", message=message, errors=(crash,)), out)
+    (side,) = _side_files(out)
+    assert side.read_text(encoding="utf-8") == crash
+    cut_message = message[:MAX_MESSAGE_CHARS] + MESSAGE_CUT.format(
+        chars=len(message) - MAX_MESSAGE_CHARS)
+    root = ET.parse(out / "junit.xml").getroot()
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    failure = cases["test_prints[many]"].find("failure")
+    assert failure is not None and failure.get("message") == cut_message
+    error = cases["node runtime error"].find("error")
+    assert error is not None and error.get("message") == "Aborted(RuntimeError: out of memory)"
+    assert len(error.text or "") < 2 * MAX_TEXT_CHARS
+    assert (out / "junit.xml").stat().st_size < REPORT_BOUND
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "x" * (MAX_MESSAGE_CHARS + 1) not in page
+    assert "<strong>node</strong>: Aborted(RuntimeError: out of memory)</summary>" in page
+    assert urljoin((out / "index.html").as_uri(), _link(page)) == side.as_uri()
+    assert (out / "index.html").stat().st_size < REPORT_BOUND
+
+
+def test_report_command_writes_the_side_files_again(tmp_path: Path) -> None:
+    stdout = _output(MAX_TEXT_CHARS * 4)
+    out = tmp_path / "report"
+    write_reports(_one_test(stdout), out)
+    (side,) = _side_files(out)
+    again = tmp_path / "again"
+    assert main(["report", str(out), str(again)]) == 0
+    assert [path.relative_to(again) for path in _side_files(again)] == [side.relative_to(out)]
+    assert (again / side.relative_to(out)).read_text(encoding="utf-8") == stdout
+    assert (again / "junit.xml").read_bytes() == (out / "junit.xml").read_bytes()
+    assert (again / "index.html").read_bytes() == (out / "index.html").read_bytes()
+
+
+def test_nothing_is_cut_or_written_for_short_texts(tmp_path: Path) -> None:
+    text = _output(MAX_TEXT_CHARS)
+    out = tmp_path / "report"
+    written = write_reports(_one_test(text, longrepr=text), out)
+    assert not (out / OUTPUT_DIR).exists()
+    assert all(path.parent == out for path in written)
+    assert "pyodide-harness cut" not in (out / "junit.xml").read_text(encoding="utf-8")
+    assert 'class="cut"' not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_html_view_indexes_tests_instead_of_scanning_per_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The matrix looks each test up in a dict: the model's per-node-id lookups scan every
+    test, and calling them per test would make the page quadratic in the suite."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a per-test scan of the results while rendering")
+
+    for name in ("test",):
+        monkeypatch.setattr(RuntimeRun, name, refuse)
+    for name in ("outcomes", "differs", "runtime"):
+        monkeypatch.setattr(PackageRun, name, refuse)
+    page = render_html(make_results())
+    assert page.count('<tr class="test') == MSGPACK_TESTS + TINY_TESTS
+
+
+def test_garbage_collection_paused_while_writing_and_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cyclic collector made the HTML writer grow faster than the suite (nogc.py)."""
+    states: list[bool] = []
+
+    def render(results: Results, side_files: SideFiles | None = None) -> str:
+        states.append(gc.isenabled())
+        return "page"
+
+    monkeypatch.setattr(html_module, "render_html", render)
+    assert gc.isenabled()
+    write_reports(make_results(), tmp_path)
+    assert states == [False] and gc.isenabled()
+    with pytest.raises(ZeroDivisionError), paused_gc():
+        assert not gc.isenabled()
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

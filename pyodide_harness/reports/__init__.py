@@ -2,6 +2,8 @@
 
 Rendering only from the results model (never from live pytest objects) is what lets
 ``pyodide-harness report`` and ``merge`` re-create the exact same files later.
+JUnit and HTML cut texts longer than ``MAX_TEXT_CHARS`` and point to the whole text in
+``output/`` (see ``longtext``); results.json keeps every text whole.
 """
 
 from __future__ import annotations
@@ -11,20 +13,33 @@ from pathlib import Path
 from pyodide_harness.reports.badges import write_badges
 from pyodide_harness.reports.html import write_html
 from pyodide_harness.reports.junit import write_junit
+from pyodide_harness.reports.longtext import MAX_TEXT_CHARS, OUTPUT_DIR, SideFiles
+from pyodide_harness.reports.nogc import paused_gc
 from pyodide_harness.results import RESULTS_FILENAME, Results, save_results
 
-__all__ = ["write_badges", "write_html", "write_junit", "write_reports"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "OUTPUT_DIR",
+    "SideFiles",
+    "write_badges",
+    "write_html",
+    "write_junit",
+    "write_reports",
+]
 
 
 def write_reports(results: Results, out_dir: Path) -> list[Path]:
     """Write results.json, junit.xml (+ per runtime), index.html and the badges into *out_dir*.
 
-    Returns the paths written, results.json first.
+    Returns the paths written, results.json first, then the side files with the whole
+    texts of what JUnit and HTML show cut (none when nothing was too long).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [save_results(results, out_dir / RESULTS_FILENAME)]
-    written += write_junit(results, out_dir)
-    written.append(write_html(results, out_dir))
-    written += write_badges(results, out_dir)
-    return written
+    side_files = SideFiles(out_dir)  # shared, so each whole text is written once
+    with paused_gc():
+        written = [save_results(results, out_dir / RESULTS_FILENAME)]
+        written += write_junit(results, out_dir, side_files)
+        written.append(write_html(results, out_dir, side_files))
+        written += write_badges(results, out_dir)
+    return written + side_files.written

@@ -6,12 +6,18 @@ output, metadata) is escaped. A Content-Security-Policy allows only the report's
 script (by hash), so even a slip in escaping could not run injected script, and the
 page cannot reach the network. ANSI colour codes are dropped and other characters HTML
 cannot carry are shown as ``\\x1b``-style escapes.
+
+Texts longer than ``longtext.MAX_TEXT_CHARS`` show their head and tail and link to the
+side file with the whole text (``output/...``, relative to the page); the page itself
+stays one file. Building the view and rendering are linear in the number of tests and
+in the length of the texts kept.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +29,8 @@ from markupsafe import Markup
 from pyodide_harness import __version__
 from pyodide_harness.reports.badges import overall_badge, pyodide_label
 from pyodide_harness.reports.junit import xml_safe
+from pyodide_harness.reports.longtext import Shown, SideFiles, cut_message
+from pyodide_harness.reports.nogc import paused_gc
 from pyodide_harness.results import (
     BAD_OUTCOMES,
     ERROR,
@@ -95,11 +103,23 @@ class Row:
 
 @dataclass
 class Detail:
-    """A failure (or error, or not-run) with its traceback and captured output."""
+    """A test with a message worth showing: a failure (or error, or not-run) with its
+    traceback and captured output in *texts*, or a skip or expected failure (no texts)."""
 
     id: str
     runtime: str
     test: TestResult
+    message: str
+    texts: list[Shown] = field(default_factory=list)
+
+
+@dataclass
+class ErrorView:
+    """A runtime's own error, its first line for the summary."""
+
+    runtime: str
+    first_line: str
+    shown: Shown
 
 
 @dataclass
@@ -122,6 +142,7 @@ class PackageView:
     summaries: list[RuntimeSummary]
     differing: list[Row]
     same: list[Row]
+    errors: list[ErrorView]
     details: list[Detail]
     reasons: list[Detail]
     slowest: list[tuple[TestResult, str]]
@@ -133,23 +154,42 @@ def _title(test: TestResult | None, runtime: str) -> str:
     if test is None:
         return f"{runtime}: not reported"
     title = f"{runtime}: {test.outcome} in {test.phase}, {test.duration:.3f} s"
-    return f"{title}\n{test.message}" if test.message else title
+    return f"{title}\n{cut_message(test.message)}" if test.message else title
 
 
-def package_view(index: int, package: PackageRun) -> PackageView:
-    """The view of one package: summaries, the matrix rows, failures and durations."""
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "(no text)")
+
+
+def package_view(index: int, package: PackageRun, side_files: SideFiles | None = None
+                 ) -> PackageView:
+    """The view of one package: summaries, the matrix rows, failures and durations.
+
+    Long texts are cut by *side_files* (by default cut without writing the whole texts).
+    """
+    if side_files is None:
+        side_files = SideFiles(None)
     details: list[Detail] = []
     reasons: list[Detail] = []
+    errors: list[ErrorView] = []
     detail_ids: dict[tuple[str, str], str] = {}
     for run_index, run in enumerate(package.runtimes):
+        for number, text in enumerate(run.errors, start=1):
+            shown = side_files.runtime_error(package.name, run.runtime, number, text)
+            errors.append(ErrorView(run.runtime, _first_line(shown.text), shown))
         for test_index, test in enumerate(run.tests):
-            detail = Detail(f"p{index}-r{run_index}-t{test_index}", run.runtime, test)
+            detail_id = f"p{index}-r{run_index}-t{test_index}"
             if test.outcome in BAD_OUTCOMES:
-                details.append(detail)
-                detail_ids[(run.runtime, test.nodeid)] = detail.id
+                shown_test = side_files.test(package.name, run.runtime, test)
+                details.append(Detail(
+                    detail_id, run.runtime, test, shown_test.message,
+                    [shown_test.longrepr, *shown_test.sections] if shown_test.longrepr.text
+                    else shown_test.sections,
+                ))
+                detail_ids[(run.runtime, test.nodeid)] = detail_id
             elif test.outcome in (SKIPPED, XFAILED, XPASSED):
-                reasons.append(detail)
-                detail_ids[(run.runtime, test.nodeid)] = detail.id
+                reasons.append(Detail(detail_id, run.runtime, test, cut_message(test.message)))
+                detail_ids[(run.runtime, test.nodeid)] = detail_id
 
     # index once: suites have thousands of tests, and each row looks in every runtime
     by_nodeid = [{test.nodeid: test for test in run.tests} for run in package.runtimes]
@@ -177,8 +217,10 @@ def package_view(index: int, package: PackageRun) -> PackageView:
             totals[outcome] = totals.get(outcome, 0) + count
         summaries.append(RuntimeSummary(run, counts, len(run.tests), run.passing))
 
-    timed = [(test, run.runtime) for run in package.runtimes for test in run.tests]
-    timed.sort(key=lambda pair: pair[0].duration, reverse=True)
+    timed = heapq.nlargest(  # as sorted(..., reverse=True)[:SLOWEST], without sorting all
+        SLOWEST, ((test, run.runtime) for run in package.runtimes for test in run.tests),
+        key=lambda pair: pair[0].duration,
+    )
     keys: dict[str, None] = {}
     for run in package.runtimes:
         for key in run.environment:
@@ -190,9 +232,10 @@ def package_view(index: int, package: PackageRun) -> PackageView:
         summaries=summaries,
         differing=differing,
         same=same,
+        errors=errors,
         details=details,
         reasons=reasons,
-        slowest=timed[:SLOWEST],
+        slowest=timed,
         environment_keys=list(keys),
         outcome_totals=totals,
     )
@@ -211,12 +254,12 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(results: Results) -> str:
-    """The report page as text."""
+def render_html(results: Results, side_files: SideFiles | None = None) -> str:
+    """The report page as text; long texts cut by *side_files* (see ``package_view``)."""
     template = _environment().get_template("report.html.j2")
     return template.render(
         results=results,
-        packages=[package_view(index, package) for index, package in
+        packages=[package_view(index, package, side_files) for index, package in
                   enumerate(results.packages)],
         runtimes=results.runtime_names(),
         outcomes=OUTCOMES,
@@ -228,9 +271,18 @@ def render_html(results: Results) -> str:
     )
 
 
-def write_html(results: Results, out_dir: Path) -> Path:
-    """Write ``index.html`` into *out_dir*."""
+def write_html(results: Results, out_dir: Path, side_files: SideFiles | None = None) -> Path:
+    """Write ``index.html`` into *out_dir*.
+
+    Long texts are cut by *side_files* (by default one writing into *out_dir*), which
+    writes their whole texts under ``output/`` for the page to link to.
+    """
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if side_files is None:
+        side_files = SideFiles(out_dir)
     path = out_dir / "index.html"
-    path.write_text(render_html(results), encoding="utf-8")
+    with paused_gc():
+        page = render_html(results, side_files)
+    path.write_text(page, encoding="utf-8")
     return path

@@ -15,17 +15,39 @@ xfailed -> ``<skipped>``; passed and xpassed have no child. Captured sections go
 ``<system-out>`` (``<system-err>`` for titles naming stderr). Each runtime-level error
 becomes a test case ``<runtime> runtime error`` with an ``<error>``, so CI shows crashes.
 
-All text is passed through ``xml_safe`` first: XML 1.0 cannot hold control characters
-or lone surrogates at all, not even as character references.
+Texts longer than ``longtext.MAX_TEXT_CHARS`` keep their head and tail around a marker
+naming the side file with the whole text, which the test case also lists as a
+``<property name="full_text" value="output/...">`` (pytest's junitxml puts test case
+properties there too; Jenkins reads them). All text is then passed through ``xml_safe``:
+XML 1.0 cannot hold control characters or lone surrogates at all, not even as
+character references.
+
+The files are indented with ``ElementTree.indent`` after serialising, not with
+junitparser's ``pretty=True``: that re-parses the document with ``xml.dom.minidom``,
+whose expat builder grows a text node by string concatenation, one buffer (8 KiB) at a
+time, so its cost is quadratic in the longest text (issue 12: 9.6 s for 8 MB of output,
+minutes for 50 MB).
 """
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+from junitparser import (
+    Error,
+    Failure,
+    JUnitXml,
+    Properties,
+    Property,
+    Skipped,
+    TestCase,
+    TestSuite,
+)
 
+from pyodide_harness.reports.longtext import Shown, SideFiles, cut_message
+from pyodide_harness.reports.nogc import paused_gc
 from pyodide_harness.results import (
     ERROR,
     FAILED,
@@ -48,6 +70,9 @@ SUITE_PROPERTIES = (
     "package_version",
 )
 """Properties every suite carries (empty when unknown), before the rest of the environment."""
+
+FULL_TEXT_PROPERTY = "full_text"
+"""Test case property naming a side file with a text the report shows cut."""
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -89,20 +114,33 @@ def suite_name(package: PackageRun, run: RuntimeRun, several_packages: bool) -> 
     return f"{package.name}-{run.runtime}" if several_packages else run.runtime
 
 
-def _captured(sections: list[tuple[str, str]], stderr: bool) -> str:
+def _captured(sections: list[Shown], stderr: bool) -> str:
     parts = [
-        f"{'-' * 20} {title} {'-' * 20}\n{text}"
-        for title, text in sections
-        if ("stderr" in title.lower()) == stderr
+        f"{'-' * 20} {shown.title} {'-' * 20}\n{shown.text}"
+        for shown in sections
+        if ("stderr" in shown.title.lower()) == stderr
     ]
     return "\n".join(parts)
 
 
-def _testcase(test: TestResult, prefix: str) -> TestCase:
+def _add_full_text_properties(case: TestCase, cut: list[Shown]) -> None:
+    """Name the side files of *cut* texts in *case* (first, where pytest puts properties)."""
+    if not cut:
+        return
+    properties = Properties()  # type: ignore[no-untyped-call]  # unannotated upstream
+    for shown in cut:
+        properties.add_property(Property(FULL_TEXT_PROPERTY, xml_safe(shown.path)))
+    case.append(properties)  # type: ignore[no-untyped-call]
+
+
+def _testcase(test: TestResult, prefix: str, package: str, runtime: str,
+              side_files: SideFiles) -> TestCase:
     classname, name = junit_names(test.nodeid, prefix)
     case = TestCase(xml_safe(name), xml_safe(classname), round(test.duration, 6))
-    message = xml_safe(test.message)
-    text = xml_safe(test.longrepr)
+    shown = side_files.test(package, runtime, test)
+    _add_full_text_properties(case, shown.cut)
+    message = xml_safe(shown.message)
+    text = xml_safe(shown.longrepr.text)
     result: Failure | Error | Skipped | None = None
     if test.outcome == FAILED:
         result = Failure(message or "failed", "pytest.fail")
@@ -118,8 +156,8 @@ def _testcase(test: TestResult, prefix: str) -> TestCase:
         if text:
             result.text = text
         case.result = [result]
-    out = _captured(test.sections, stderr=False)
-    err = _captured(test.sections, stderr=True)
+    out = _captured(shown.sections, stderr=False)
+    err = _captured(shown.sections, stderr=True)
     if out:
         case.system_out = xml_safe(out)
     if err:
@@ -128,9 +166,12 @@ def _testcase(test: TestResult, prefix: str) -> TestCase:
 
 
 def build_suite(
-    results: Results, package: PackageRun, run: RuntimeRun, several_packages: bool
+    results: Results, package: PackageRun, run: RuntimeRun, several_packages: bool,
+    side_files: SideFiles | None = None,
 ) -> TestSuite:
-    """The ``<testsuite>`` for *package* in *run*."""
+    """The ``<testsuite>`` for *package* in *run*; long texts cut by *side_files*."""
+    if side_files is None:
+        side_files = SideFiles(None)
     suite = TestSuite(xml_safe(suite_name(package, run, several_packages)))
     suite.timestamp = xml_safe(results.created)
     known = {
@@ -148,12 +189,15 @@ def build_suite(
     for key, value in properties.items():
         suite.add_property(xml_safe(key), xml_safe(value))
     prefix = f"{package.name}.{run.runtime}" if several_packages else run.runtime
-    cases = [_testcase(test, prefix) for test in run.tests]
+    cases = [_testcase(test, prefix, package.name, run.runtime, side_files) for test in run.tests]
     for number, text in enumerate(run.errors, start=1):
         suffix = f" {number}" if len(run.errors) > 1 else ""
         case = TestCase(xml_safe(f"{run.runtime} runtime error{suffix}"), xml_safe(prefix), 0.0)
-        error = Error(xml_safe(_first(text)) or "runtime error", "runtime-error")
-        error.text = xml_safe(text)
+        shown = side_files.runtime_error(package.name, run.runtime, number, text)
+        _add_full_text_properties(case, [shown] if shown.path else [])
+        error = Error(xml_safe(cut_message(_first(shown.text))) or "runtime error",
+                      "runtime-error")
+        error.text = xml_safe(shown.text)
         case.result = [error]
         cases.append(case)
     suite.add_testcases(cases)
@@ -164,15 +208,22 @@ def _first(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def build_junit(results: Results, runtime: str | None = None) -> JUnitXml:
-    """The whole report, or only the suites of *runtime*."""
+def build_junit(
+    results: Results, runtime: str | None = None, side_files: SideFiles | None = None
+) -> JUnitXml:
+    """The whole report, or only the suites of *runtime*; long texts cut by *side_files*.
+
+    Without *side_files* long texts are cut but their whole texts are not written.
+    """
+    if side_files is None:
+        side_files = SideFiles(None)
     several = len(results.packages) > 1
     xml = JUnitXml("pyodide-harness")
     durations = []
     for package in results.packages:
         for run in package.runtimes:
             if runtime is None or run.runtime == runtime:
-                xml.add_testsuite(build_suite(results, package, run, several))
+                xml.add_testsuite(build_suite(results, package, run, several, side_files))
                 durations.append(round(run.duration, 3))
     xml.update_statistics()  # type: ignore[no-untyped-call]  # junitparser leaves it unannotated
     # update_statistics sums the test times; suites report their runtimes' wall time instead
@@ -182,15 +233,33 @@ def build_junit(results: Results, runtime: str | None = None) -> JUnitXml:
     return xml
 
 
-def write_junit(results: Results, out_dir: Path) -> list[Path]:
-    """``junit.xml`` with every suite, and ``junit-<runtime>.xml`` per runtime."""
+def write_xml(xml: JUnitXml, path: Path) -> Path:
+    """Write *xml* to *path* as indented UTF-8, in time linear in its size.
+
+    Serialised by junitparser (ElementTree, or lxml where installed), read back and
+    indented by ElementTree, never through ``pretty=True`` (see the module docstring).
+    """
+    root = ET.fromstring(xml.tostring())  # type: ignore[no-untyped-call]  # unannotated upstream
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def write_junit(
+    results: Results, out_dir: Path, side_files: SideFiles | None = None
+) -> list[Path]:
+    """``junit.xml`` with every suite, and ``junit-<runtime>.xml`` per runtime.
+
+    Long texts are cut by *side_files* (by default one writing into *out_dir*), which
+    writes their whole texts under ``output/``; those files are not in the list returned.
+    """
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    path = out_dir / "junit.xml"
-    build_junit(results).write(str(path), pretty=True)
-    written.append(path)
-    for runtime in results.runtime_names():
-        path = out_dir / f"junit-{safe_filename(runtime)}.xml"
-        build_junit(results, runtime).write(str(path), pretty=True)
-        written.append(path)
+    if side_files is None:
+        side_files = SideFiles(out_dir)
+    with paused_gc():
+        written = [write_xml(build_junit(results, side_files=side_files), out_dir / "junit.xml")]
+        for runtime in results.runtime_names():
+            path = out_dir / f"junit-{safe_filename(runtime)}.xml"
+            written.append(write_xml(build_junit(results, runtime, side_files), path))
     return written
