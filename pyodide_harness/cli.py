@@ -17,15 +17,9 @@ from typing import NoReturn
 
 from pyodide_harness import __version__
 from pyodide_harness.errors import EXIT_OK, EXIT_USAGEERROR, HarnessError
+from pyodide_harness.reportdir import load_results, results_path
 from pyodide_harness.reports import write_badges, write_reports
-from pyodide_harness.results import (
-    ERROR,
-    FAILED,
-    Results,
-    load_results,
-    merge_results,
-    results_path,
-)
+from pyodide_harness.results import ERROR, FAILED, Results, merge_results
 
 PROG = "pyodide-harness"
 BASELINE_SCHEMA = "pyodide-harness-baseline"

@@ -13,8 +13,8 @@ Supervision lives here because it is the same for every runtime:
   ``max_restarts`` times. Death before collection is not retried: it would only
   die again.
 
-Instances of one runtime that share its tests (``--pyodide-workers``, jobs with
-``schedule: "load"``) get them from one ``scheduling.LoadScheduler`` per runtime,
+Instances of one runtime that share its tests (``--pyodide-workers``, jobs whose
+options have ``schedule="load"``) get them from one ``scheduling.LoadScheduler`` per runtime,
 fed from here as events arrive, so a runtime that asks for more tests gets them
 without a round trip through pytest's thread. A restarted instance collects
 again and is sent what its dead attempt had not finished.
@@ -28,7 +28,7 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
@@ -84,14 +84,14 @@ class Controller:
         # commands wait in its outbox while its current attempt runs.
         self._schedulers: dict[str, LoadScheduler] = {}
         for _runtime, job in self._work:
-            if job.options.get("schedule") == "load":
-                key = str(job.options["runtime"])
-                instances = sum(1 for _r, j in self._work if j.options.get("runtime") == key)
+            if job.options.schedule == "load":
+                key = job.options.runtime
+                instances = sum(1 for _r, j in self._work if j.options.runtime == key)
                 self._schedulers.setdefault(key, LoadScheduler(instances))
         self._outboxes: dict[str, asyncio.Queue[str]] = {}
 
     def _scheduler(self, job: RuntimeJob) -> LoadScheduler | None:
-        return self._schedulers.get(str(job.options.get("runtime")))
+        return self._schedulers.get(job.options.runtime)
 
     def _dispatch(self, commands: list[tuple[str, Command]]) -> None:
         for instance, command in commands:
@@ -114,9 +114,9 @@ class Controller:
         try:
             while True:
                 attempt = _Attempt()
-                options = dict(job.options)
+                options = job.options
                 if done_before and self._scheduler(job) is None:  # else the scheduler resumes
-                    options["skip"] = list(done_before)
+                    options = replace(options, skip=tuple(done_before))
                 await self._attempt(runtime, replace(job, options=options), attempt)
                 scheduler = self._scheduler(job)
                 if scheduler is not None:  # its unfinished tests go back to be shared again
@@ -263,10 +263,21 @@ class Controller:
         details = dict(attempt.crash.details) if attempt.crash else {}
         return Crashed(reason=reason, output=output.strip(), details=details)
 
-    def events(self, timeout: float | None = None) -> Iterator[tuple[str, Event]]:
-        """Yield events until every runtime has finished."""
+    def events(self, timeout: float | None = None, *, idle: float = 1.0,
+               on_idle: Callable[[], None] | None = None) -> Iterator[tuple[str, Event]]:
+        """Yield events until every runtime has finished.
+
+        With ``on_idle``, it is called whenever ``idle`` seconds pass without an event
+        (for status lines); otherwise ``timeout`` seconds of silence raise ``queue.Empty``.
+        """
         while self._running:
-            name, item = self._queue.get(timeout=timeout)
+            try:
+                name, item = self._queue.get(timeout=idle if on_idle else timeout)
+            except queue.Empty:
+                if on_idle is None:
+                    raise
+                on_idle()
+                continue
             if isinstance(item, Finished):
                 self._running -= 1
                 continue

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import DEFAULT_PYODIDE_VERSION, __version__, paths
+from . import __version__, paths
 from .errors import DistributionError
+from .target import DEFAULT_VERSION as DEFAULT_PYODIDE_VERSION
 
 #: Files a distribution must contain for the runtimes to boot Python.
 REQUIRED_FILES = (

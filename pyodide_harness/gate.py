@@ -11,6 +11,7 @@ import fnmatch
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import HarnessError
 
@@ -51,6 +52,7 @@ class Gate:
     source: str = ""
     fixed: list[tuple[str, str]] = field(default_factory=list)  # (runtime, nodeid)
     held: list[tuple[str, str]] = field(default_factory=list)  # known failures that failed
+    judged: set[tuple[str, str]] = field(default_factory=set)  # (runtime, nodeid) it turned
 
     @classmethod
     def load(cls, baseline: Path | None, xfail_lines: list[str]) -> Gate:
@@ -80,3 +82,32 @@ class Gate:
 
     def is_baseline(self, runtime: str, nodeid: str) -> bool:
         return nodeid in self.known.get(runtime, ())
+
+    @property
+    def active(self) -> bool:
+        return bool(self.source or self.rules)
+
+    def judge(self, runtime: str, nodeid: str, report: Any) -> None:
+        """Turn a known failure's failing report into an expected failure, in place.
+
+        ``report`` is a pytest report of any phase, made by the runtime or by the host
+        (a test that crashed its runtime is a failure like any other). An ini rule that
+        passes becomes XPASS, as pytest says it.
+        """
+        reason = self.expected_failure(runtime, nodeid)
+        if reason is None:
+            return
+        key = (runtime, nodeid)
+        if report.failed:
+            report.outcome, report.wasxfail = "skipped", reason
+            if self.is_baseline(runtime, nodeid) and key not in self.judged:
+                self.held.append(key)
+            self.judged.add(key)
+        elif report.passed and report.when == "call" and not self.is_baseline(runtime, nodeid):
+            report.wasxfail = reason
+            self.judged.add(key)
+
+    def finished(self, runtime: str, nodeid: str) -> None:
+        """A test ended: a baseline failure that did not fail this time is fixed."""
+        if self.is_baseline(runtime, nodeid) and (runtime, nodeid) not in self.judged:
+            self.fixed.append((runtime, nodeid))

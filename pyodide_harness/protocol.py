@@ -1,10 +1,11 @@
 """The typed events a runtime sends to the host, one JSON object per message.
 
 The in-runtime plugin (``inner/pyodide_harness_inner.py``) and the JS bootstrap
-write them; every runtime, Node or browser, speaks exactly this protocol.
+write them; every runtime, Node or browser, speaks exactly this protocol, whose
+version (``PROTOCOL_VERSION``, from the inner plugin) ``session_started`` carries.
 ``decode`` turns a message into one of the dataclasses below, and the host
-handles them with an exhaustive ``match`` (see ``session.py``), so an event
-nobody handles is a type error, not a silent drop.
+handles them with an exhaustive ``match`` closed by ``assert_never`` (see
+``session.py``), so an event nobody handles is a type error, not a silent drop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+
+from .inner.pyodide_harness_inner import PROTOCOL_VERSION as PROTOCOL_VERSION
 
 
 class ProtocolError(Exception):
@@ -36,11 +39,12 @@ class InstallFailed:
 
 @dataclass(frozen=True)
 class SessionStarted:
-    """The in-runtime pytest session started."""
+    """The in-runtime pytest session started (``protocol_version``: what it speaks)."""
 
     pytest_version: str
     python_version: str
     platform: str
+    protocol_version: int = PROTOCOL_VERSION
 
 
 @dataclass(frozen=True)
@@ -215,7 +219,8 @@ def decode(message: str) -> Event:
             case "install_failed":
                 return InstallFailed([str(m) for m in d["messages"]])
             case "session_started":
-                return SessionStarted(d["pytest_version"], d["python_version"], d["platform"])
+                return SessionStarted(d["pytest_version"], d["python_version"], d["platform"],
+                                      int(d.get("protocol_version", 0)))
             case "collected":
                 return _collected(d)
             case "collect_report":

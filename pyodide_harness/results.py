@@ -26,6 +26,10 @@ them later (``pyodide-harness report``) or to merge shards
               "environment": {"pyodide_version": "314.0.7", ...},   # str -> str
               "errors": ["crash text", ...],         # problems not tied to one test
               "duration": 12.5,                      # seconds
+              "timings": {"launch": 0.4, "boot": 2.1, "install": 0.3,
+                          "collection": 0.8, "run": 8.9},  # seconds (optional)
+              "restarts": [{"instance": "node", "reason": "...", "nodeid": "...",
+                            "attempt": 1}],             # (optional)
               "tests": [
                 {
                   "nodeid": "test/test_x.py::test_y[1]",
@@ -44,7 +48,12 @@ them later (``pyodide-harness report``) or to merge shards
     }
 
 Readers accept any ``schema_version`` up to ``SCHEMA_VERSION`` and refuse newer
-ones, since a newer writer may have changed a field's meaning. Strings are
+ones, since a newer writer may have changed a field's meaning.
+
+The model is built by one fold, ``ResultsBuilder.apply``, over typed records
+(``PackageStarted``, ``PhaseRecorded``, ...): the live run feeds it records as
+they happen and ``journal.py`` writes the same records, so replaying a journal
+runs the very same code. Strings are
 written with JSON ``\\u`` escapes, so text with lone surrogates (undecodable
 bytes read with ``surrogateescape``) survives the round trip unchanged.
 See also ``docs/results-schema.md``.
@@ -54,12 +63,13 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from pyodide_harness import __version__
+from pyodide_harness.compat import assert_never
 from pyodide_harness.errors import HarnessError
 
 SCHEMA = "pyodide-harness-results"
@@ -100,12 +110,9 @@ NEWER_SCHEMA = (
     "reads (up to {supported}); upgrade pytest-pyodide-harness to read it"
 )
 MALFORMED = "{path}: malformed results ({error}); re-create it with pyodide-harness"
-UNKNOWN_PACKAGE = (
-    "results for package {name!r} reported before builder.package({name!r}, ...) was called"
-)
+UNKNOWN_PACKAGE = "results for package {name!r} recorded before its PackageStarted record"
 UNKNOWN_RUNTIME = (
-    "results for {package!r} in runtime {runtime!r} reported before "
-    "builder.runtime({package!r}, {runtime!r}, ...) was called"
+    "results for {package!r} in runtime {runtime!r} recorded before its RuntimeStarted record"
 )
 BAD_PHASE = "phase {when!r} for {nodeid!r} is not one of {allowed}"
 BAD_RAW_OUTCOME = "outcome {outcome!r} for {nodeid!r} is not one of {allowed}"
@@ -167,6 +174,30 @@ class TestResult:
         )
 
 
+#: The phases of a runtime's run that ``timings`` may hold, in order.
+TIMINGS = ("launch", "boot", "install", "collection", "run")
+
+
+@dataclass
+class Restart:
+    """A runtime instance that died and was started again (or, last, was not)."""
+
+    instance: str  # "node", or "node#2" with --pyodide-workers
+    reason: str
+    nodeid: str | None  # the test it died in, None when between tests
+    attempt: int  # 1 for the first restart; 0 when it was not restarted
+
+    def to_json(self) -> dict[str, Any]:
+        return {"instance": self.instance, "reason": self.reason, "nodeid": self.nodeid,
+                "attempt": self.attempt}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Restart:
+        nodeid = data.get("nodeid")
+        return cls(_str(data["instance"]), _str(data["reason"]),
+                   None if nodeid is None else _str(nodeid), int(data.get("attempt", 0)))
+
+
 @dataclass
 class RuntimeRun:
     """The suite of one wheel run in one runtime."""
@@ -176,6 +207,9 @@ class RuntimeRun:
     tests: list[TestResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     duration: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # TIMINGS -> seconds
+    restarts: list[Restart] = field(default_factory=list)
+    instances: dict[str, int] = field(default_factory=dict)  # instance -> tests it ran
 
     def counts(self) -> dict[str, int]:
         """Tests per outcome; every outcome is a key, so reports need no defaults."""
@@ -207,6 +241,9 @@ class RuntimeRun:
             "environment": dict(self.environment),
             "errors": list(self.errors),
             "duration": self.duration,
+            "timings": dict(self.timings),
+            "restarts": [restart.to_json() for restart in self.restarts],
+            "instances": dict(self.instances),
             "tests": [test.to_json() for test in self.tests],
         }
 
@@ -219,6 +256,9 @@ class RuntimeRun:
             tests=[TestResult.from_json(test) for test in data.get("tests", [])],
             errors=[_str(error) for error in data.get("errors", [])],
             duration=float(data.get("duration", 0.0)),
+            timings={_str(k): float(v) for k, v in data.get("timings", {}).items()},
+            restarts=[Restart.from_json(r) for r in data.get("restarts", [])],
+            instances={_str(k): int(v) for k, v in data.get("instances", {}).items()},
         )
 
 
@@ -384,26 +424,12 @@ def _str_dict(value: Any) -> dict[str, str]:
     return {_str(key): _str(item) for key, item in value.items()}
 
 
-def results_path(path_or_dir: str | Path) -> Path:
-    """The results.json meant by *path_or_dir* (the file itself, or inside a report dir)."""
-    path = Path(path_or_dir)
-    return path / RESULTS_FILENAME if path.is_dir() else path
-
-
-def load_results(path_or_dir: str | Path) -> Results:
-    """Read a results.json, given as the file or the report directory holding it."""
-    path = results_path(path_or_dir)
-    journal = path.parent / "journal.jsonl"
-    if not path.exists() and journal.exists():  # the run died before writing its reports
-        from .recorder import replay_journal
-
-        return replay_journal(journal)
+def read_results(path: Path) -> Results:
+    """Read one results.json file (``reportdir.load_results`` also takes a report dir)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise HarnessError(
-            NO_RESULTS_FILE.format(path=path_or_dir, filename=RESULTS_FILENAME)
-        ) from exc
+        raise HarnessError(NO_RESULTS_FILE.format(path=path, filename=RESULTS_FILENAME)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise HarnessError(MALFORMED.format(path=path, error=exc)) from exc
     try:
@@ -422,43 +448,149 @@ def save_results(results: Results, path: Path) -> Path:
     return path
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first non-blank line of a text the harness wrote itself (crash reasons)."""
     for line in text.splitlines():
         if line.strip():
             return line.strip()
     return ""
 
 
-def _last_line(text: str) -> str:
-    for line in reversed(text.splitlines()):
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def exception_line(longrepr: str) -> str:
-    """The exception line of a pytest traceback: the first ``E   `` line, else the last line."""
-    for line in longrepr.splitlines():
-        if line.startswith("E   "):
-            return line[4:].strip()
-    return _last_line(longrepr)
-
-
-def skip_reason(longrepr: str) -> str:
-    """The reason of a skip, from its longrepr text (``Skipped: why`` or a location tuple)."""
-    line = _last_line(longrepr)
-    # pytest's skip longrepr is a (path, lineno, "Skipped: why") tuple; plugins often str() it.
-    if line.startswith("(") and line.endswith(")"):
-        inner = line[1:-1]
-        parts = inner.split(", ", 2)
-        if len(parts) == 3:
-            line = parts[2].strip().strip("'\"")
-    return line.removeprefix("Skipped: ")
-
-
 def xfail_reason(wasxfail: str) -> str:
     """The reason of an xfail from pytest's ``wasxfail`` (``reason: why`` for ``pytest.xfail``)."""
     return wasxfail.removeprefix("reason: ").strip()
+
+
+# --- records: what happened during a run, in the order it happened -----------------------
+
+
+@dataclass(frozen=True)
+class PackageStarted:
+    """A wheel under test (the first one names the package of the run)."""
+
+    name: str
+    version: str
+    wheel: str
+    sha256: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RuntimeStarted:
+    package: str
+    runtime: str
+
+
+@dataclass(frozen=True)
+class EnvironmentSeen:
+    """What a runtime reported about itself (versions, JSPI, sandbox, import origins)."""
+
+    package: str
+    runtime: str
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TestsCollected:
+    """The tests a runtime selected; any never reported end up ``not-run``."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    package: str
+    runtime: str
+    nodeids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PhaseRecorded:
+    """One phase report of one test (pytest's raw outcome: passed, failed, skipped).
+
+    ``message`` comes from the report's structured data (the crash message, the skip
+    reason), never from scanning the traceback text.
+    """
+
+    package: str
+    runtime: str
+    nodeid: str
+    when: str
+    outcome: str
+    duration: float
+    longrepr: str = ""
+    sections: tuple[tuple[str, str], ...] = ()
+    wasxfail: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RuntimeProblem:
+    """A problem of the runtime itself (a crash, a collection error with no test)."""
+
+    package: str
+    runtime: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RuntimeTimed:
+    """An instance ended: its timings (``TIMINGS`` keys), wall time and tests run. The
+    runtime's timings and duration are its first instance's (named like the runtime)."""
+
+    package: str
+    runtime: str
+    timings: dict[str, float]
+    total: float
+    instance: str = ""  # "" or the runtime's name: the first instance
+    ran: int = 0
+
+
+@dataclass(frozen=True)
+class RuntimeRestarted:
+    package: str
+    runtime: str
+    restart: Restart
+
+
+Record: TypeAlias = (
+    PackageStarted
+    | RuntimeStarted
+    | EnvironmentSeen
+    | TestsCollected
+    | PhaseRecorded
+    | RuntimeProblem
+    | RuntimeTimed
+    | RuntimeRestarted
+)
+
+#: The ``record`` tag of each record type in a journal line.
+RECORD_TAGS: dict[type[Any], str] = {
+    PackageStarted: "package", RuntimeStarted: "runtime", EnvironmentSeen: "environment",
+    TestsCollected: "collected", PhaseRecorded: "phase", RuntimeProblem: "problem",
+    RuntimeTimed: "timed", RuntimeRestarted: "restarted",
+}
+_BY_TAG = {tag: kind for kind, tag in RECORD_TAGS.items()}
+
+
+def record_to_json(record: Record) -> dict[str, Any]:
+    """A record as a JSON object tagged with its type."""
+    data: dict[str, Any] = {"record": RECORD_TAGS[type(record)]}
+    for name in record.__dataclass_fields__:
+        value = getattr(record, name)
+        data[name] = value.to_json() if isinstance(value, Restart) else value
+    return data
+
+
+def record_from_json(data: Mapping[str, Any]) -> Record:
+    """The record a journal line holds; KeyError/TypeError/ValueError when it is not one."""
+    kind = _BY_TAG[data["record"]]
+    fields = {k: v for k, v in data.items() if k != "record"}
+    if kind is PhaseRecorded:
+        fields["sections"] = tuple((_str(t), _str(x)) for t, x in fields.get("sections", ()))
+    elif kind is TestsCollected:
+        fields["nodeids"] = tuple(_str(n) for n in fields["nodeids"])
+    elif kind is RuntimeRestarted:
+        fields["restart"] = Restart.from_json(fields["restart"])
+    record: Record = kind(**fields)
+    return record
 
 
 @dataclass
@@ -469,10 +601,8 @@ class _TestState:
 
 
 class ResultsBuilder:
-    """Builds ``Results`` from pytest's per-phase reports, without importing pytest.
+    """Folds records into ``Results``, without importing pytest.
 
-    The plugin calls ``package`` once per wheel and ``runtime`` once per runtime, then
-    ``add_phase`` for every setup/call/teardown (or collect) report the runtime streams.
     Phases fold into one ``TestResult`` the way pytest's junitxml folds them:
 
     * setup failed -> ``error`` (phase setup); call failed -> ``failed``;
@@ -484,39 +614,57 @@ class ResultsBuilder:
 
     Durations add up over phases. Captured sections are merged by title: pytest repeats
     earlier phases' sections on later reports, so the latest text for a title wins.
-    Tests announced with ``collected`` but never reported stay ``not-run``.
+    Tests announced with ``TestsCollected`` but never reported stay ``not-run``.
     """
 
     def __init__(self, harness_version: str = __version__) -> None:
         self._harness_version = harness_version
         self._packages: dict[str, PackageRun] = {}
         self._runtimes: dict[tuple[str, str], RuntimeRun] = {}
-        self._durations: dict[tuple[str, str], float] = {}
         self._tests: dict[tuple[str, str], dict[str, _TestState]] = {}
 
-    def package(
-        self,
-        name: str,
-        version: str,
-        wheel: str,
-        sha256: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
-        """Start (or update) the record for one wheel."""
-        existing = self._packages.get(name)
+    def apply(self, record: Record) -> None:
+        """Fold one record in; every record type is handled (the type checker says so)."""
+        match record:
+            case PackageStarted():
+                self._package_started(record)
+            case RuntimeStarted(package=package, runtime=runtime):
+                self._runtime(package, runtime)
+            case EnvironmentSeen(package=package, runtime=runtime, environment=environment):
+                self._runtime(package, runtime).environment.update(environment)
+            case TestsCollected(package=package, runtime=runtime, nodeids=nodeids):
+                tests = self._tests[self._key(package, runtime)]
+                for nodeid in nodeids:
+                    if nodeid not in tests:
+                        tests[nodeid] = _TestState(TestResult(nodeid, NOT_RUN, "call", 0.0))
+            case PhaseRecorded():
+                self._phase(record)
+            case RuntimeProblem(package=package, runtime=runtime, text=text):
+                self._runtimes[self._key(package, runtime)].errors.append(text)
+            case RuntimeTimed(package=package, runtime=runtime, instance=instance):
+                run = self._runtimes[self._key(package, runtime)]
+                run.instances[instance or runtime] = record.ran
+                if instance in ("", runtime):
+                    run.timings.update(record.timings)
+                    run.duration = record.total
+            case RuntimeRestarted(package=package, runtime=runtime, restart=restart):
+                self._runtimes[self._key(package, runtime)].restarts.append(restart)
+            case _:
+                assert_never(record)
+
+    def _package_started(self, record: PackageStarted) -> None:
+        existing = self._packages.get(record.name)
         if existing is None:
-            self._packages[name] = PackageRun(
-                name=name, version=version, wheel=wheel, wheel_sha256=sha256,
-                metadata=dict(metadata or {}),
+            self._packages[record.name] = PackageRun(
+                name=record.name, version=record.version, wheel=record.wheel,
+                wheel_sha256=record.sha256, metadata=dict(record.metadata),
             )
         else:
-            existing.version, existing.wheel, existing.wheel_sha256 = version, wheel, sha256
-            existing.metadata.update(metadata or {})
+            existing.version, existing.wheel = record.version, record.wheel
+            existing.wheel_sha256 = record.sha256
+            existing.metadata.update(record.metadata)
 
-    def runtime(
-        self, package_name: str, runtime: str, environment: Mapping[str, str] | None = None
-    ) -> None:
-        """Start (or update the environment of) *package_name*'s run in *runtime*."""
+    def _runtime(self, package_name: str, runtime: str) -> RuntimeRun:
         package = self._package(package_name)
         key = (package_name, runtime)
         run = self._runtimes.get(key)
@@ -525,41 +673,17 @@ class ResultsBuilder:
             self._runtimes[key] = run
             self._tests[key] = {}
             package.runtimes.append(run)
-        run.environment.update(environment or {})
+        return run
 
-    def collected(self, package_name: str, runtime: str, nodeids: Iterable[str]) -> None:
-        """Announce tests the runtime collected; any never reported end up ``not-run``."""
-        tests = self._tests[self._runtime_key(package_name, runtime)]
-        for nodeid in nodeids:
-            if nodeid not in tests:
-                tests[nodeid] = _TestState(TestResult(nodeid, NOT_RUN, "call", 0.0))
-
-    def add_phase(
-        self,
-        package_name: str,
-        runtime: str,
-        nodeid: str,
-        when: str,
-        outcome: str,
-        duration: float,
-        longrepr: str,
-        sections: Sequence[tuple[str, str]],
-        wasxfail: str | None = None,
-        *,
-        message: str | None = None,
-    ) -> TestResult:
-        """Fold one pytest phase report into the test's result and return the result so far.
-
-        *outcome* is pytest's raw report outcome (passed, failed, skipped); *message*, when
-        given (e.g. pytest's ``reprcrash.message``), replaces the line taken from *longrepr*.
-        """
+    def _phase(self, record: PhaseRecorded) -> TestResult:
+        when, outcome, nodeid = record.when, record.outcome, record.nodeid
         if when not in PHASES:
             raise ValueError(BAD_PHASE.format(when=when, nodeid=nodeid, allowed=PHASES))
         if outcome not in RAW_OUTCOMES:
             raise ValueError(
                 BAD_RAW_OUTCOME.format(outcome=outcome, nodeid=nodeid, allowed=RAW_OUTCOMES)
             )
-        tests = self._tests[self._runtime_key(package_name, runtime)]
+        tests = self._tests[self._key(record.package, record.runtime)]
         state = tests.get(nodeid)
         if state is None:
             state = _TestState(TestResult(nodeid, NOT_RUN, when, 0.0))
@@ -568,8 +692,9 @@ class ResultsBuilder:
         first = not state.reported
         state.reported = True
         state.phases.add(when)
-        result.duration += duration
-        _merge_sections(result.sections, sections)
+        result.duration += record.duration
+        _merge_sections(result.sections, record.sections)
+        longrepr, wasxfail = record.longrepr, record.wasxfail
 
         if outcome == "failed":
             if when == "teardown" and not first and result.outcome in (FAILED, ERROR):
@@ -578,48 +703,36 @@ class ResultsBuilder:
             result.outcome = FAILED if when == "call" else ERROR
             result.phase = when
             result.longrepr = longrepr
-            result.message = message if message is not None else exception_line(longrepr)
+            result.message = record.message
         elif outcome == "skipped":
             if when == "teardown" and not first:
                 return result  # a skip while tearing down does not undo what already happened
             result.phase = when
             result.longrepr = longrepr
-            if wasxfail is not None:
-                result.outcome = XFAILED
-                result.message = message if message is not None else xfail_reason(wasxfail)
-            else:
-                result.outcome = SKIPPED
-                result.message = message if message is not None else skip_reason(longrepr)
+            result.outcome = XFAILED if wasxfail is not None else SKIPPED
+            result.message = record.message or (xfail_reason(wasxfail) if wasxfail else "")
         elif first or result.outcome == NOT_RUN or (when == "call" and result.outcome == PASSED):
             # a passing phase only decides the outcome when nothing else has
             result.phase = when
             if wasxfail is not None:
                 result.outcome = XPASSED
-                result.message = message if message is not None else xfail_reason(wasxfail)
+                result.message = record.message or xfail_reason(wasxfail)
             else:
                 result.outcome = PASSED
         return result
 
-    def runtime_error(self, package_name: str, runtime: str, text: str) -> None:
-        """Record a problem of the runtime itself (a crash, a collection error with no test)."""
-        self._runtimes[self._runtime_key(package_name, runtime)].errors.append(text)
-
-    def runtime_duration(self, package_name: str, runtime: str, seconds: float) -> None:
-        """Record the runtime's wall time; without it the test durations are summed."""
-        self._durations[self._runtime_key(package_name, runtime)] = seconds
-
     def build(self, created: str | None = None) -> Results:
-        """A snapshot of everything fed so far (the builder stays usable)."""
+        """A snapshot of everything folded so far (the builder stays usable)."""
         packages = []
         for package in self._packages.values():
             runtimes = []
             for run in package.runtimes:
-                key = (package.name, run.runtime)
-                tests = [_snapshot(state) for state in self._tests[key].values()]
-                duration = self._durations.get(key, sum(test.duration for test in tests))
+                tests = [_snapshot(state) for state in self._tests[(package.name, run.runtime)].values()]
+                duration = run.duration or sum(test.duration for test in tests)
                 runtimes.append(
                     RuntimeRun(
-                        run.runtime, dict(run.environment), tests, list(run.errors), duration
+                        run.runtime, dict(run.environment), tests, list(run.errors), duration,
+                        dict(run.timings), list(run.restarts), dict(run.instances),
                     )
                 )
             packages.append(
@@ -636,7 +749,7 @@ class ResultsBuilder:
         except KeyError:
             raise ValueError(UNKNOWN_PACKAGE.format(name=name)) from None
 
-    def _runtime_key(self, package_name: str, runtime: str) -> tuple[str, str]:
+    def _key(self, package_name: str, runtime: str) -> tuple[str, str]:
         self._package(package_name)
         key = (package_name, runtime)
         if key not in self._runtimes:
@@ -727,6 +840,11 @@ def merge_results(inputs: Sequence[tuple[str, Results]]) -> tuple[Results, list[
                         )
                 target_run.errors.extend(e for e in run.errors if e not in target_run.errors)
                 target_run.duration += run.duration
+                target_run.restarts.extend(run.restarts)
+                for instance, ran in run.instances.items():
+                    target_run.instances[instance] = target_run.instances.get(instance, 0) + ran
+                for phase, seconds in run.timings.items():  # shards: each phase's longest
+                    target_run.timings[phase] = max(seconds, target_run.timings.get(phase, 0.0))
                 for test in run.tests:
                     copy = TestResult(
                         test.nodeid, test.outcome, test.phase, test.duration, test.longrepr,

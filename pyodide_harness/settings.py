@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import DEFAULT_PYODIDE_VERSION
+from . import target
 from .errors import HarnessError
+from .runners.base import SANDBOX_MODES, Sandbox
 
 ALL_RUNTIMES = ("chromium", "firefox", "node")
 
@@ -20,7 +21,8 @@ BAD_BROWSER_PATH = (
 class Settings:
     wheels: tuple[str, ...]
     runtimes: tuple[str, ...]
-    pyodide_version: str = DEFAULT_PYODIDE_VERSION
+    wheel_arguments: tuple[str, ...] = ()  # all of wheels, when the shell expanded a glob
+    pyodide_version: str = target.DEFAULT_VERSION
     pyodide_dist: Path | None = None
     node: Path | None = None
     browser_paths: tuple[tuple[str, Path], ...] = ()
@@ -36,6 +38,8 @@ class Settings:
     xfail: tuple[str, ...] = ()  # "RUNTIME PATTERN [reason]" lines
     workers: int = 1  # instances per runtime
     workers_note: str | None = None  # why fewer instances than asked for
+    sandbox: Sandbox = "on"
+    inner_args: tuple[str, ...] = ()  # --pyodide-arg: passed to the runtime's pytest as is
 
     @property
     def explicit_requirements(self) -> bool:
@@ -115,3 +119,13 @@ def parse_browser_paths(values: list[str]) -> tuple[tuple[str, Path], ...]:
             raise HarnessError(BAD_BROWSER_PATH.format(value=value))
         pairs.append((name.strip().lower(), Path(path).expanduser()))
     return tuple(pairs)
+
+
+BAD_SANDBOX = "Invalid sandbox mode {value!r} from {where}; choose from {choices}"
+
+
+def parse_sandbox(value: str, where: str) -> Sandbox:
+    if value not in SANDBOX_MODES:
+        raise HarnessError(BAD_SANDBOX.format(value=value, where=where,
+                                              choices=", ".join(SANDBOX_MODES)))
+    return value

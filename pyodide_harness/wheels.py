@@ -78,15 +78,16 @@ def check_wheel(path: Path, extras: tuple[str, ...] = ()) -> WheelInfo:
     return replace(info, extras=wanted)
 
 
-def collect_wheels(specs: Sequence[str], base: Path) -> WheelIntake:
+def collect_wheels(specs: Sequence[str], base: Path, shell_expanded: bool = False) -> WheelIntake:
     """Resolve ``--pyodide-wheel`` values (files, directories, globs, ``[extras]``).
 
     Named files must be usable. Globs and directories may also match wheels for other
     platforms, as a cibuildwheel ``dist/`` does; those are skipped and reported, but each
-    glob or directory must yield at least one usable wheel.
+    glob or directory must yield at least one usable wheel. ``shell_expanded``: the
+    values are one glob the shell expanded, and are taken as its matches.
     """
     base = wheelspec.absolute(base)
-    expanded, candidates = wheelspec.expand_specs(specs, base)
+    expanded, candidates = wheelspec.expand_specs(specs, base, shell_expanded)
     accepted: dict[Path, tuple[WheelInfo, tuple[str, ...]]] = {}
     refused: dict[Path, tuple[str, tags.Refusal]] = {}
     for path, candidate in candidates.items():

@@ -13,7 +13,7 @@ import glob
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -90,7 +90,9 @@ class Spec:
     """One ``--pyodide-wheel`` value and the files it resolved to."""
 
     text: str
-    kind: Literal["file", "dir", "glob"]
+    # "expanded": one file of a glob the shell expanded (pytest --pyodide-wheel dist/*.whl):
+    # named like a file, but skipped like a glob's match when it is for another platform.
+    kind: Literal["file", "dir", "glob", "expanded"]
     extras: tuple[str, ...]
     wheels: tuple[Path, ...]
     others: tuple[Path, ...] = ()
@@ -127,9 +129,16 @@ def is_wheel_argument(arg: str) -> bool:
     return text.lower().endswith(".whl")
 
 
-def expand_specs(specs: Sequence[str], base: Path) -> tuple[list[Spec], dict[Path, Candidate]]:
-    """Resolve every value; return them and the distinct files they name, in order."""
+def expand_specs(specs: Sequence[str], base: Path,
+                 shell_expanded: bool = False) -> tuple[list[Spec], dict[Path, Candidate]]:
+    """Resolve every value; return them and the distinct files they name, in order.
+
+    ``shell_expanded``: the values are the shell's expansion of one glob, so the files
+    among them are taken as that glob's matches.
+    """
     expanded = [_expand(spec, base) for spec in specs]
+    if shell_expanded:
+        expanded = [replace(s, kind="expanded") if s.kind == "file" else s for s in expanded]
     candidates: dict[Path, Candidate] = {}
     for spec in expanded:
         for path in spec.wheels:
@@ -154,8 +163,13 @@ def settle(
     by a usable one, two wheels are of one project, or an extra is declared by none.
     """
     for spec in specs:
-        if spec.kind != "file" and not any(path in accepted for path in spec.wheels):
+        if spec.kind in ("dir", "glob") and not any(path in accepted for path in spec.wheels):
             raise WheelError(_nothing_usable(spec, refused, base))
+    group = [spec for spec in specs if spec.kind == "expanded"]
+    if group and not any(path in accepted for spec in group for path in spec.wheels):
+        together = Spec(" ".join(spec.text for spec in group), "glob", (),
+                        tuple(path for spec in group for path in spec.wheels))
+        raise WheelError(_nothing_usable(together, refused, base))
 
     accepted_names = {name for name, _ in accepted.values()}
     skipped: list[tuple[Path, str]] = []
@@ -217,21 +231,21 @@ def require_declared(
 def extras_for(candidate: Candidate, declared: tuple[str, ...]) -> tuple[str, ...]:
     """A named file must declare its extras; a glob's apply to the wheels that declare them."""
     for spec in candidate.specs:
-        if spec.kind == "file":
+        if spec.kind in ("file", "expanded"):
             where = f" (asked for by {OPTION} {spec.text})"
             require_declared(candidate.path, declared, spec.extras, where)
     extras = [
         extra
         for spec in candidate.specs
         for extra in spec.extras
-        if spec.kind == "file" or extra in declared
+        if spec.kind in ("file", "expanded") or extra in declared
     ]
     return tuple(dict.fromkeys(extras))
 
 
 def _require_spec_extras(spec: Spec, accepted: Mapping[Path, tuple[str, tuple[str, ...]]]) -> None:
     """A glob's extra must be declared by at least one wheel it matched, to catch typos."""
-    if spec.kind == "file":
+    if spec.kind in ("file", "expanded"):
         return
     matched = [(path, accepted[path][1]) for path in spec.wheels if path in accepted]
     for extra in spec.extras:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from pyodide_harness.inner.pyodide_harness_inner import InnerOptions
 from pyodide_harness.protocol import Event, RuntimeError_
 from pyodide_harness.runners import create
 from pyodide_harness.runners.base import RuntimeConfig, RuntimeJob, Sandbox
@@ -235,7 +236,7 @@ def probe(browser: str, sandbox: Sandbox, outside: Outside, tmp_path: Path) -> P
     placeholder = tmp_path / "placeholder.txt"
     placeholder.write_text("unused\n")
     job = RuntimeJob(distribution=dist, wheels=(), archive=placeholder, inner=placeholder,
-                     options={}, workdir=tmp_path)
+                     options=InnerOptions(runtime=browser, rootdir="/"), workdir=tmp_path)
     runtime = create(browser, RuntimeConfig(sandbox=sandbox))
     assert isinstance(runtime, BrowserRuntime)
     events: list[Event] = []

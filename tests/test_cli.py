@@ -17,12 +17,12 @@ from pyodide_harness.cli import (
     main,
 )
 from pyodide_harness.errors import EXIT_OK, EXIT_USAGEERROR
+from pyodide_harness.reportdir import load_results
 from pyodide_harness.results import (
     NEWER_SCHEMA,
     NO_RESULTS_FILE,
     SCHEMA_VERSION,
     Results,
-    load_results,
     save_results,
 )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +23,7 @@ import pytest
 
 from pyodide_harness import protocol
 from pyodide_harness.controller import Controller, Supervision
+from pyodide_harness.inner.pyodide_harness_inner import InnerOptions
 from pyodide_harness.protocol import (
     Collected,
     CollectedItem,
@@ -126,10 +127,11 @@ def _typed(runtime: FakeRuntime) -> Runtime:
     return runtime  # mypy checks here that the fake implements the Protocol
 
 
-def job(name: str, **options: object) -> RuntimeJob:
+def job(name: str) -> RuntimeJob:
     unused = Path("unused")
     return RuntimeJob(distribution=unused, wheels=(), archive=unused, inner=unused,
-                      options={"runtime": name, "paths": ["tests"], **options}, workdir=unused)
+                      options=InnerOptions(runtime=name, rootdir="/", paths=("tests",)),
+                      workdir=unused)
 
 
 def drive(*runtimes: FakeRuntime, supervision: Supervision = FAST,
@@ -196,7 +198,7 @@ def test_two_runtimes_tagged_by_name_and_both_finish() -> None:
     last_node = len(names) - 1 - names[::-1].index("node")
     assert names.index("chromium") < last_node, "the runtimes run at the same time"
     assert not crashes(events)
-    assert [j.options for j in node.jobs] == [{"runtime": "node", "paths": ["tests"]}]
+    assert [j.options for j in node.jobs] == [InnerOptions(runtime="node", rootdir="/", paths=("tests",))]
     assert node.interrupts == chromium.interrupts == []
     assert [running for _, running in node.closes] == [False], "released once, after run() returned"
 
@@ -219,8 +221,8 @@ def test_crash_after_collection_restarts_and_skips_finished_and_crashed_tests() 
                     details={"exit_code": 139}, will_restart=True, restarts=0)
     assert events == [*events_of(first[:-1]), crash, *events_of(second)]
     assert len(node.jobs) == 2
-    assert "skip" not in node.jobs[0].options
-    assert node.jobs[1].options == {"runtime": "node", "paths": ["tests"], "skip": [A, B]}
+    assert node.jobs[0].options.skip == ()
+    assert node.jobs[1].options == replace(node.jobs[0].options, skip=(A, B))
 
 
 def test_crash_between_tests_skips_only_the_finished_ones() -> None:
@@ -232,7 +234,7 @@ def test_crash_between_tests_skips_only_the_finished_ones() -> None:
     [crash] = crashes(events)
     assert crash.reason == "node stopped without finishing its session"
     assert crash.will_restart
-    assert node.jobs[1].options["skip"] == [A]
+    assert node.jobs[1].options.skip == (A,)
 
 
 def test_crash_before_collection_is_not_restarted() -> None:
@@ -260,7 +262,7 @@ def test_restart_cap(cap: int) -> None:
     assert len(node.jobs) == cap + 1
     assert not any(isinstance(e, Done) for _, e in events)
     if cap:
-        assert node.jobs[-1].options["skip"] == [t for k in range(cap) for t in (f"t{k}a", f"t{k}b")]
+        assert node.jobs[-1].options.skip == tuple(t for k in range(cap) for t in (f"t{k}a", f"t{k}b"))
 
 
 def test_one_runtime_crashing_does_not_stop_the_other() -> None:
@@ -309,7 +311,7 @@ def test_watchdog_closes_after_grace_and_restarts() -> None:
     assert "within 0.2s" in crash.reason
     assert crash.output == "killed"
     assert (crash.will_restart, crash.restarts) == (True, 0)
-    assert node.jobs[1].options["skip"] == [A]
+    assert node.jobs[1].options.skip == (A,)
     assert events[-1] == DONE
 
 
@@ -382,7 +384,7 @@ def test_run_raising_after_collection_restarts() -> None:
     [crash] = crashes(events)
     assert crash.reason == "failed: pipe closed"
     assert crash.will_restart
-    assert node.jobs[1].options["skip"] == [A, B]
+    assert node.jobs[1].options.skip == (A, B)
 
 
 def test_runtime_error_after_collection_is_folded_into_the_crash() -> None:
@@ -402,7 +404,7 @@ def test_runtime_error_after_collection_is_folded_into_the_crash() -> None:
     assert "wasm-function[42]" in crash.output
     assert "stderr tail" in crash.output
     assert crash.will_restart
-    assert node.jobs[1].options["skip"] == [A]
+    assert node.jobs[1].options.skip == (A,)
     assert events[-1] == DONE
 
 

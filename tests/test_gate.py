@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fixtureproject import EXPECTED, build_project
 
-from pyodide_harness.results import load_results
+from pyodide_harness.reportdir import load_results
 
 pytestmark = pytest.mark.node
 
@@ -106,9 +106,9 @@ def test_baseline_gate(pytester: pytest.Pytester, project: tuple[Path, Path],
     changed = harness(pytester, wheel, f"--pyodide-baseline={baseline}", "-rf")
     assert changed.ret == pytest.ExitCode.TESTS_FAILED
     changed.stdout.fnmatch_lines([f"{len(known) - 1} known failures still failing (not counted), 1 fixed",
-                                  "FIXED tests/test_demo.py::test_raises@node"])
-    changed.stdout.fnmatch_lines(["FAILED tests/test_demo.py::test_new_failure@node*"])
-    changed.stdout.no_fnmatch_line("FAILED tests/test_demo.py::test_raises@node*")
+                                  "FIXED tests/test_demo.py::test_raises[[]node[]]"])
+    changed.stdout.fnmatch_lines(["FAILED tests/test_demo.py::test_new_failure[[]node[]]*"])
+    changed.stdout.no_fnmatch_line("FAILED tests/test_demo.py::test_raises[[]node[]]*")
 
 
 def test_ini_xfail_rules_per_runtime(pytester: pytest.Pytester, project: tuple[Path, Path]) -> None:
@@ -120,8 +120,8 @@ def test_ini_xfail_rules_per_runtime(pytester: pytest.Pytester, project: tuple[P
         '  "chromium tests/test_demo.py::test_prints_then_fails only in chromium",\n'
         ']\n'))
     result = harness(pytester, wheel, "-rfxX")
-    result.stdout.fnmatch_lines(["XFAIL tests/test_demo.py::test_raises@node - boom is expected in Node"])
-    result.stdout.fnmatch_lines(["FAILED tests/test_demo.py::test_prints_then_fails@node*"])
+    result.stdout.fnmatch_lines(["XFAIL tests/test_demo.py::test_raises[[]node[]] - boom is expected in Node"])
+    result.stdout.fnmatch_lines(["FAILED tests/test_demo.py::test_prints_then_fails[[]node[]]*"])
 
 
 def test_bad_baseline_and_shard_are_usage_errors(pytester: pytest.Pytester,

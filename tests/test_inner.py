@@ -37,6 +37,7 @@ def inner(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     spec = importlib.util.spec_from_file_location("pyodide_harness_inner", INNER_PATH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "pyodide_harness_inner", module)  # imported, as in the runtime
     spec.loader.exec_module(module)
     handler = signal.getsignal(signal.SIGINT)  # run() installs its own for the watchdog
     try:
@@ -86,12 +87,14 @@ def run_inner(pytester: pytest.Pytester, inner: ModuleType) -> Any:
         events: list[Event] = []
         opts: dict[str, Any] = {
             "runtime": "node", "rootdir": str(pytester.path), "paths": ["tests"],
-            "extra_args": ["-q", "--capture=sys", *extra], "package": "", "top_level": [], "timeout": 0,
+            "args": ["-q", "--capture=sys", *extra], "package": "", "top_level": [], "timeout": 0,
+            "version": inner.PROTOCOL_VERSION,
         }
         opts.update(options)
         # Every event must survive the JSON bridge unchanged (main() adds default=str only
-        # as a safety net).
-        status = inner.run(opts, lambda e: events.append(json.loads(json.dumps(e))), take_async_errors,
+        # as a safety net); the options are read as main() reads the host's JSON.
+        status = inner.run(inner.InnerOptions.from_json(json.loads(json.dumps(opts))),
+                           lambda e: events.append(json.loads(json.dumps(e))), take_async_errors,
                            receive)
         return Run(status, events)
 

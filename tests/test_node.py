@@ -15,7 +15,8 @@ import pytest
 from fixtureproject import EXPECTED, PACKAGE, build_project
 from wheelfactory import make_wheel
 
-from pyodide_harness.session import PACKAGE_SHADOWED
+from pyodide_harness.reportdir import load_results
+from pyodide_harness.synthesis import PACKAGE_SHADOWED
 
 pytestmark = pytest.mark.node
 
@@ -50,17 +51,19 @@ def test_fixture_suite_outcomes_come_back_exactly(project: tuple[Path, Path], ru
     result.stdout.fnmatch_lines([
         "*left out harnessdemo/*",
         "*node: Node v2*, Pyodide 314.0.7, JSPI on*",
-        "*node 13/13, 2 failed, 2 errors done in *",
+        "=*= pyodide-harness runtimes =*=",
+        "runtime *version *Pyodide *passed *failed *error *skipped *xfailed *xpassed *boot *total",
+        "node *Node v2* *314.0.7 *7 *2 *2 *1 *1 *1 *s *s",
     ])
     for line in [  # the short summary, in pytest's order (-rA, 80 columns)
         "Captured stdout call",
         "captured output from the failing test",
         "SKIPPED [[]1[]] tests/test_demo.py:*: skipped on purpose",
-        "XFAIL tests/test_demo.py::test_xfail@node - known bug",
-        "XPASS tests/test_demo.py::test_xpass@node*",
-        "ERROR tests/test_demo.py::test_setup_error@node - RuntimeError: fixture*",
-        "ERROR tests/test_demo.py::test_teardown_error@node - RuntimeError: teard*",
-        "FAILED tests/test_demo.py::test_raises@node - ValueError: boom",
+        "XFAIL tests/test_demo.py::test_xfail[[]node[]] - known bug",
+        "XPASS tests/test_demo.py::test_xpass[[]node[]]*",
+        "ERROR tests/test_demo.py::test_setup_error[[]node[]] - RuntimeError: fixture*",
+        "ERROR tests/test_demo.py::test_teardown_error[[]node[]] - RuntimeError: teard*",
+        "FAILED tests/test_demo.py::test_raises[[]node[]] - ValueError: boom",
     ]:
         result.stdout.fnmatch_lines(["*" + line + "*"] if "Captured" in line else [line])
 
@@ -72,14 +75,14 @@ def test_verbose_items_carry_runtime_and_junit_lists_them(
     junit = tmp_path / "junit.xml"
     result = run(f"--pyodide-wheel={wheel}", "-v", f"--junitxml={junit}", "-k", "test_add or param")
     result.stdout.fnmatch_lines([
-        "tests/test_demo.py::test_add@node PASSED*",
-        "tests/test_demo.py::test_param[[]1-1-2[]]@node PASSED*",
-        "tests/test_demo.py::test_param[[]2-2-4[]]@node PASSED*",
+        "tests/test_demo.py::test_add[[]node[]] PASSED*",
+        "tests/test_demo.py::test_param[[]1-1-2-node[]] PASSED*",
+        "tests/test_demo.py::test_param[[]2-2-4-node[]] PASSED*",
     ])
     result.assert_outcomes(passed=3)
     assert result.ret == 0
     names = sorted(tc.get("name", "") for tc in ET.parse(junit).getroot().iter("testcase"))
-    assert names == ["test_add@node", "test_param[1-1-2]@node", "test_param[2-2-4]@node"]
+    assert names == ["test_add[node]", "test_param[1-1-2-node]", "test_param[2-2-4-node]"]
 
 
 def test_keyword_selects_by_runtime_name(project: tuple[Path, Path], run: Run) -> None:
@@ -121,7 +124,7 @@ def test_collection_error_inside_is_reported(project: tuple[Path, Path], run: Ru
     (root / "tests" / "test_broken.py").write_text("def test_x(:\n    pass\n")
     result = run(f"--pyodide-wheel={wheel}")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*ERROR collecting tests/test_broken.py@node*", "*SyntaxError*"])
+    result.stdout.fnmatch_lines(["*ERROR collecting tests/test_broken.py[[]node[]]*", "*SyntaxError*"])
 
 
 def test_shadowing_source_fails_loudly(project: tuple[Path, Path], run: Run) -> None:
@@ -188,9 +191,9 @@ def test_node_sockets_reach_real_tcp_and_uncaught_errors_fail_one_test(
     result = run(f"--pyodide-wheel={wheel}", "-rA")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
-        "PASSED tests/test_net.py::test_real_tcp@node",
-        "PASSED tests/test_net.py::test_after_the_error_still_runs@node",
-        "FAILED tests/test_net.py::test_uncaught_socket_error@node - RuntimeError: unc*",
+        "PASSED tests/test_net.py::test_real_tcp[[]node[]]",
+        "PASSED tests/test_net.py::test_after_the_error_still_runs[[]node[]]",
+        "FAILED tests/test_net.py::test_uncaught_socket_error[[]node[]] - RuntimeError: u*",
     ])
     result.stdout.fnmatch_lines(["*RuntimeError: uncaught JavaScript error in node during this test:*"])
     assert re.search(r"ECONNREFUSED", result.stdout.str())
@@ -226,12 +229,12 @@ def test_msgpack_real_wheel_and_suite(
     junit = tmp_path / "junit.xml"
     result = run(f"--pyodide-wheel={wheel}", "test/", "-v", f"--junitxml={junit}")
     assert result.ret == 0, result.stdout.str()[-3000:]
-    result.stdout.fnmatch_lines(["*left out msgpack/*", "test/test_*.py::*@node PASSED*"])
+    result.stdout.fnmatch_lines(["*left out msgpack/*", "test/test_*.py::*[[]node[]] PASSED*"])
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] > 50
     cases = list(ET.parse(junit).getroot().iter("testcase"))
     assert len(cases) == sum(outcomes.get(k, 0) for k in ("passed", "skipped", "xfailed"))
-    assert all(c.get("name", "").endswith("@node") for c in cases)
+    assert all(c.get("name", "").endswith(("[node]", "-node]")) for c in cases)
     result.stdout.fnmatch_lines(
         ["*node: msgpack imported from /lib/python3.14/site-packages/msgpack/__init__.py*"]
     )
@@ -239,19 +242,16 @@ def test_msgpack_real_wheel_and_suite(
 
 def test_workers_share_the_suite_and_keep_every_outcome(project: tuple[Path, Path], run: Run) -> None:
     _, wheel = project
-    result = run(f"--pyodide-wheel={wheel}", "--pyodide-workers=2")
+    result = run(f"--pyodide-wheel={wheel}", "--pyodide-workers=2", "--pyodide-report-dir=report")
     result.assert_outcomes(**EXPECTED)
-    for instance in ("node", "node#2"):  # both booted, in whichever order
-        result.stdout.fnmatch_lines([f"pyodide-harness: {instance}: Node v2*"])
-    ran = re.findall(r"^pyodide-harness: (node(?:#2)?) ran (\d+) tests in ", result.stdout.str(),
-                     re.MULTILINE)
-    assert sorted(name for name, _ in ran) == ["node", "node#2"]
-    assert sum(int(count) for _, count in ran) == 13  # every test once, by one of them
+    (node,) = load_results(Path("report")).packages[0].runtimes
+    assert sorted(node.instances) == ["node", "node#2"]  # both booted
+    assert sum(node.instances.values()) == 13  # every test once, by one of them
 
 
 def test_node_id_copied_from_the_output_reruns_that_test(project: tuple[Path, Path], run: Run) -> None:
     _, wheel = project
-    result = run(f"--pyodide-wheel={wheel}", "tests/test_demo.py::test_raises@node",
+    result = run(f"--pyodide-wheel={wheel}", "tests/test_demo.py::test_raises[node]",
                  "--pyodide-runtime=node,chromium")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*chromium: nothing selected by the given node ids; not started*"])

@@ -81,8 +81,9 @@ SAMPLES: dict[str, tuple[dict[str, Any], protocol.Event]] = {
     ),
     "session_started": (
         {"event": "session_started", "pytest_version": "9.0.3", "python_version": "3.14.2",
-         "platform": "emscripten", "rootdir": "/home/pyodide/project"},
-        protocol.SessionStarted("9.0.3", "3.14.2", "emscripten"),
+         "platform": "emscripten", "rootdir": "/home/pyodide/project",
+         "protocol_version": protocol.PROTOCOL_VERSION},
+        protocol.SessionStarted("9.0.3", "3.14.2", "emscripten", protocol.PROTOCOL_VERSION),
     ),
     "collected": (
         {"event": "collected",
@@ -235,7 +236,7 @@ def test_missing_field(kind: str) -> None:
 
 def _needed(kind: str, key: str) -> bool:
     optional = {
-        "session_started": {"rootdir"},
+        "session_started": {"rootdir", "protocol_version"},
         "collected": {"deselected", "import_origins"},
         "test_started": {"location", "timeout"},
     }
@@ -285,6 +286,7 @@ def inner(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     spec = importlib.util.spec_from_file_location("pyodide_harness_inner", INNER_PATH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "pyodide_harness_inner", module)  # imported, as in the runtime
     spec.loader.exec_module(module)
     handler = signal.getsignal(signal.SIGINT)
     try:
@@ -295,9 +297,9 @@ def inner(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
 
 def _inner_messages(inner: ModuleType, root: Path) -> list[str]:
     messages: list[str] = []
-    options = {"runtime": "node", "rootdir": str(root), "paths": ["tests"],
-               "extra_args": ["-q", "--capture=sys"], "package": "pytest", "top_level": ["pytest"],
-               "timeout": 0}
+    options = inner.InnerOptions(runtime="node", rootdir=str(root), paths=("tests",),
+                                 args=("-q", "--capture=sys"), package="pytest",
+                                 top_level=("pytest",), timeout=0)
     # Serialized exactly like main() does before the bridge carries it to the host.
     inner.run(options, lambda e: messages.append(json.dumps(e, default=str, ensure_ascii=True)))
     return messages

@@ -12,24 +12,34 @@ import pytest
 
 from pyodide_harness import __version__
 from pyodide_harness.errors import EXIT_USAGEERROR, HarnessError
+from pyodide_harness.journal import Journal, read_journal, replay_journal
+from pyodide_harness.reportdir import load_results
 from pyodide_harness.results import (
     DIFFERENT_WHEELS,
     NEWER_SCHEMA,
     NO_RESULTS_FILE,
     OUTCOMES,
+    RECORD_TAGS,
     SCHEMA,
     SCHEMA_VERSION,
     WRONG_SCHEMA,
+    EnvironmentSeen,
     PackageRun,
+    PackageStarted,
+    PhaseRecorded,
+    Record,
+    Restart,
     Results,
     ResultsBuilder,
+    RuntimeProblem,
+    RuntimeRestarted,
     RuntimeRun,
+    RuntimeStarted,
+    RuntimeTimed,
     TestResult,
-    exception_line,
-    load_results,
+    TestsCollected,
     merge_results,
     save_results,
-    skip_reason,
 )
 
 RUNTIMES = ("node", "chromium", "firefox")
@@ -254,76 +264,95 @@ def test_differs_and_passing() -> None:
 
 # --- builder ---------------------------------------------------------------------------
 
-Phase = tuple[str, str, str]  # when, outcome, longrepr
+Phase = tuple[str, str, str, str]  # when, outcome, longrepr, message (from the report's data)
+
+
+def _fold(records: list[Record], builder: ResultsBuilder | None = None) -> Results:
+    builder = builder or ResultsBuilder()
+    for record in records:
+        builder.apply(record)
+    return builder.build(created="2025-01-01T00:00:00+00:00")
+
+
+START: list[Record] = [PackageStarted("pkg", "1.0", "pkg-1.0-py3-none-any.whl", "c" * 64,
+                                      {"Summary": "s"}),
+                       RuntimeStarted("pkg", "node")]
+
+
+def _phase(nodeid: str, when: str, outcome: str, longrepr: str = "", message: str = "",
+           *, runtime: str = "node", duration: float = 0.0,
+           sections: tuple[tuple[str, str], ...] = (), wasxfail: str | None = None) -> PhaseRecorded:
+    return PhaseRecorded("pkg", runtime, nodeid, when, outcome, duration, longrepr, sections,
+                         wasxfail, message)
 
 
 @pytest.mark.parametrize(
     ("phases", "wasxfail", "outcome", "phase", "message"),
     [
-        ([("setup", "passed", ""), ("call", "passed", ""), ("teardown", "passed", "")],
+        ([("setup", "passed", "", ""), ("call", "passed", "", ""), ("teardown", "passed", "", "")],
          None, "passed", "call", ""),
-        ([("setup", "failed", "E   OSError: no fixture"), ("teardown", "passed", "")],
-         None, "error", "setup", "OSError: no fixture"),
-        ([("setup", "passed", ""), ("call", "failed", "x\nE   AssertionError: boom\nE  more"),
-          ("teardown", "passed", "")], None, "failed", "call", "AssertionError: boom"),
-        ([("setup", "passed", ""), ("call", "passed", ""),
-          ("teardown", "failed", "E   RuntimeError: cleanup")],
+        ([("setup", "failed", "E   OSError: no fixture", "OSError: no fixture"),
+          ("teardown", "passed", "", "")], None, "error", "setup", "OSError: no fixture"),
+        ([("setup", "passed", "", ""),
+          ("call", "failed", "x\nE   AssertionError: boom\nE  more", "AssertionError: boom"),
+          ("teardown", "passed", "", "")], None, "failed", "call", "AssertionError: boom"),
+        ([("setup", "passed", "", ""), ("call", "passed", "", ""),
+          ("teardown", "failed", "E   RuntimeError: cleanup", "RuntimeError: cleanup")],
          None, "error", "teardown", "RuntimeError: cleanup"),
-        ([("setup", "skipped", "('t.py', 3, 'Skipped: no threads')"),
-          ("teardown", "passed", "")], None, "skipped", "setup", "no threads"),
-        ([("setup", "passed", ""), ("call", "skipped", "Skipped: later"),
-          ("teardown", "passed", "")], None, "skipped", "call", "later"),
-        ([("setup", "passed", ""), ("call", "skipped", "E   AssertionError"),
-          ("teardown", "passed", "")], "reason: known bug", "xfailed", "call", "known bug"),
-        ([("setup", "passed", ""), ("call", "passed", ""), ("teardown", "passed", "")],
-         "flaky", "xpassed", "call", "flaky"),
-        ([("collect", "failed", "ImportError: no module named x")],
+        ([("setup", "skipped", "('t.py', 3, 'Skipped: no threads')", "no threads"),
+          ("teardown", "passed", "", "")], None, "skipped", "setup", "no threads"),
+        ([("setup", "passed", "", ""), ("call", "skipped", "Skipped: later", "later"),
+          ("teardown", "passed", "", "")], None, "skipped", "call", "later"),
+        ([("setup", "passed", "", ""), ("call", "skipped", "E   AssertionError", ""),
+          ("teardown", "passed", "", "")], "reason: known bug", "xfailed", "call", "known bug"),
+        ([("setup", "passed", "", ""), ("call", "passed", "", ""),
+          ("teardown", "passed", "", "")], "flaky", "xpassed", "call", "flaky"),
+        ([("collect", "failed", "ImportError: no module named x", "ImportError: no module named x")],
          None, "error", "collect", "ImportError: no module named x"),
-        ([("collect", "skipped", "Skipped: not on wasm")], None, "skipped", "collect",
-         "not on wasm"),
+        ([("collect", "skipped", "Skipped: not on wasm", "not on wasm")], None, "skipped",
+         "collect", "not on wasm"),
     ],
 )
 def test_builder_folds_phases_like_junitxml(
     phases: list[Phase], wasxfail: str | None, outcome: str, phase: str, message: str
 ) -> None:
-    builder = ResultsBuilder()
-    builder.package("pkg", "1.0", "pkg-1.0-py3-none-any.whl", "c" * 64, {"Summary": "s"})
-    builder.runtime("pkg", "node", {"pyodide_version": "314.0.7"})
-    for when, raw, longrepr in phases:
-        builder.add_phase("pkg", "node", "t.py::test", when, raw, 0.5, longrepr, [],
-                          wasxfail if when == "call" else None)
-    (test,) = builder.build().packages[0].runtimes[0].tests
+    records: list[Record] = [*START]
+    for when, raw, longrepr, msg in phases:
+        records.append(_phase("t.py::test", when, raw, longrepr, msg, duration=0.5,
+                              wasxfail=wasxfail if when == "call" else None))
+    (test,) = _fold(records).packages[0].runtimes[0].tests
     assert (test.outcome, test.phase, test.message) == (outcome, phase, message)
     assert test.duration == 0.5 * len(phases)
 
 
 def test_builder_teardown_failure_after_failure_keeps_failed_and_both_tracebacks() -> None:
-    builder = ResultsBuilder()
-    builder.package("pkg", "1.0", "w.whl", "c" * 64, {})
-    builder.runtime("pkg", "node", {})
-    builder.add_phase("pkg", "node", "t.py::a", "setup", "passed", 0.0, "", [])
-    builder.add_phase("pkg", "node", "t.py::a", "call", "failed", 0.0, "E   A: call", [])
-    builder.add_phase("pkg", "node", "t.py::a", "teardown", "failed", 0.0, "E   B: down", [])
-    (test,) = builder.build().packages[0].runtimes[0].tests
+    results = _fold([*START, _phase("t.py::a", "setup", "passed"),
+                     _phase("t.py::a", "call", "failed", "E   A: call", "A: call"),
+                     _phase("t.py::a", "teardown", "failed", "E   B: down", "B: down")])
+    (test,) = results.packages[0].runtimes[0].tests
     assert test.outcome == "failed" and test.phase == "call"
     assert "A: call" in test.longrepr and "B: down" in test.longrepr
     assert test.message == "A: call"
 
 
-def test_builder_sections_durations_errors_and_not_run() -> None:
+def test_builder_sections_durations_errors_timings_restarts_and_not_run() -> None:
+    setup = (("Captured stdout setup", "s\n"),)
+    call = (*setup, ("Captured stdout call", "c\n"))
+    restart = Restart("chromium", "chromium crashed", "t.py::b", 1)
     builder = ResultsBuilder(harness_version="9.9")
-    builder.package("pkg", "1.0", "w.whl", "c" * 64, {"Summary": "s"})
-    builder.runtime("pkg", "chromium", {"jspi": "true"})
-    builder.runtime("pkg", "chromium", {"runtime_version": "Chromium 140"})
-    builder.collected("pkg", "chromium", ["t.py::a", "t.py::b"])
-    setup = [("Captured stdout setup", "s\n")]
-    call = [*setup, ("Captured stdout call", "c\n")]
-    builder.add_phase("pkg", "chromium", "t.py::a", "setup", "passed", 0.25, "", setup)
-    builder.add_phase("pkg", "chromium", "t.py::a", "call", "passed", 0.5, "", call)
-    builder.add_phase("pkg", "chromium", "t.py::a", "teardown", "passed", 0.25, "",
-                      [*call, ("Captured stdout teardown", "t\n")])
-    builder.runtime_error("pkg", "chromium", "worker crashed while running 't.py::b'")
-    results = builder.build(created="2025-01-01T00:00:00+00:00")
+    records: list[Record] = [
+        START[0], RuntimeStarted("pkg", "chromium"),
+        EnvironmentSeen("pkg", "chromium", {"jspi": "true"}),
+        EnvironmentSeen("pkg", "chromium", {"runtime_version": "Chromium 140"}),
+        TestsCollected("pkg", "chromium", ("t.py::a", "t.py::b")),
+        _phase("t.py::a", "setup", "passed", runtime="chromium", duration=0.25, sections=setup),
+        _phase("t.py::a", "call", "passed", runtime="chromium", duration=0.5, sections=call),
+        _phase("t.py::a", "teardown", "passed", runtime="chromium", duration=0.25,
+               sections=(*call, ("Captured stdout teardown", "t\n"))),
+        RuntimeProblem("pkg", "chromium", "worker crashed while running 't.py::b'"),
+        RuntimeRestarted("pkg", "chromium", restart),
+    ]
+    results = _fold(records, builder)
     run = results.packages[0].runtimes[0]
     first, second = run.tests
     assert first.sections == [("Captured stdout setup", "s\n"), ("Captured stdout call", "c\n"),
@@ -331,41 +360,52 @@ def test_builder_sections_durations_errors_and_not_run() -> None:
     assert first.duration == 1.0
     assert second.outcome == "not-run"
     assert run.errors == ["worker crashed while running 't.py::b'"]
+    assert run.restarts == [restart]
     assert run.environment == {"jspi": "true", "runtime_version": "Chromium 140"}
-    assert run.duration == 1.0  # summed test durations without runtime_duration
+    assert run.duration == 1.0  # summed test durations without RuntimeTimed
     assert results.harness_version == "9.9" and results.created == "2025-01-01T00:00:00+00:00"
-    builder.runtime_duration("pkg", "chromium", 7.0)
-    assert builder.build().packages[0].runtimes[0].duration == 7.0
-
-
-def test_builder_message_argument_wins() -> None:
-    builder = ResultsBuilder()
-    builder.package("pkg", "1.0", "w.whl", "c" * 64)
-    builder.runtime("pkg", "node")
-    result = builder.add_phase("pkg", "node", "t.py::a", "call", "failed", 0.0, "E   x", [],
-                               message="ZeroDivisionError: division by zero")
-    assert result.message == "ZeroDivisionError: division by zero"
+    builder.apply(RuntimeTimed("pkg", "chromium", {"boot": 2.0, "run": 4.0}, 7.0))
+    run = builder.build().packages[0].runtimes[0]
+    assert (run.duration, run.timings) == (7.0, {"boot": 2.0, "run": 4.0})
 
 
 def test_builder_refuses_unknown_names_and_phases() -> None:
     builder = ResultsBuilder()
-    with pytest.raises(ValueError, match=r"before builder\.package"):
-        builder.runtime("nope", "node", {})
-    builder.package("pkg", "1.0", "w.whl", "c" * 64)
-    with pytest.raises(ValueError, match=r"before builder\.runtime"):
-        builder.add_phase("pkg", "node", "t.py::a", "call", "passed", 0.0, "", [])
-    builder.runtime("pkg", "node")
+    with pytest.raises(ValueError, match="before its PackageStarted"):
+        builder.apply(RuntimeStarted("nope", "node"))
+    builder.apply(START[0])
+    with pytest.raises(ValueError, match="before its RuntimeStarted"):
+        builder.apply(_phase("t.py::a", "call", "passed"))
+    builder.apply(START[1])
     with pytest.raises(ValueError, match="phase 'run'"):
-        builder.add_phase("pkg", "node", "t.py::a", "run", "passed", 0.0, "", [])
+        builder.apply(_phase("t.py::a", "run", "passed"))
     with pytest.raises(ValueError, match="outcome 'xfailed'"):
-        builder.add_phase("pkg", "node", "t.py::a", "call", "xfailed", 0.0, "", [])
+        builder.apply(_phase("t.py::a", "call", "xfailed"))
 
 
-def test_message_helpers() -> None:
-    assert exception_line(TRACEBACK) == "AssertionError: assert 1 == 2"
-    assert exception_line("no E lines\nlast line\n") == "last line"
-    assert skip_reason("('a.py', 1, 'Skipped: why not')") == "why not"
-    assert skip_reason("Skipped: plain") == "plain"
+def test_every_record_type_round_trips_through_the_journal(tmp_path: Path) -> None:
+    """The journal holds records, and replaying them is the same fold as the live run."""
+    records: list[Record] = [
+        *START, EnvironmentSeen("pkg", "node", {"jspi": "true"}),
+        TestsCollected("pkg", "node", ("t.py::a", "t.py::b")),
+        _phase("t.py::a", "call", "failed", "E   x\udce9", "x", sections=(("out", "\udce9"),)),
+        RuntimeProblem("pkg", "node", "boom"),
+        RuntimeTimed("pkg", "node", {"boot": 1.5}, 3.0),
+        RuntimeRestarted("pkg", "node", Restart("node", "died", None, 0)),
+    ]
+    assert {type(r) for r in records} == set(RECORD_TAGS)  # every type, so none is missed
+    journal = Journal(tmp_path / "journal.jsonl")
+    live = ResultsBuilder()
+    for record in records:
+        journal.write(record)
+        live.apply(record)
+    journal.close()
+    with open(tmp_path / "journal.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"record": "phase", "package": "pkg", "runt')  # cut short by a dying run
+    assert list(read_journal(tmp_path / "journal.jsonl")) == records
+    replayed = replay_journal(tmp_path / "journal.jsonl")
+    assert replayed.packages == live.build().packages
+    assert load_results(tmp_path).packages == live.build().packages  # no results.json yet
 
 
 # --- merging ---------------------------------------------------------------------------

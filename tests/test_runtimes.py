@@ -6,6 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from pyodide_harness.inputs import BROWSER_NOT_FOUND
+from pyodide_harness.items import split_host_nodeid
 from fixtureproject import EXPECTED, build_project
 
 pytestmark = [pytest.mark.node, pytest.mark.browser]
@@ -41,10 +44,10 @@ def test_fixture_suite_in_every_runtime(pytester: pytest.Pytester, harness, monk
     result.assert_outcomes(**tripled)
     lines = result.stdout.lines
     for runtime in RUNTIMES:
-        assert f"FAILED tests/test_demo.py::test_raises@{runtime} - ValueError: boom" in lines
-        assert any(f"XPASS tests/test_demo.py::test_xpass@{runtime}" in line for line in lines)
-    assert "PASSED tests/test_where.py::test_runtime_specific@chromium" in lines
-    assert "PASSED tests/test_where.py::test_runtime_specific@firefox" in lines
+        assert f"FAILED tests/test_demo.py::test_raises[{runtime}] - ValueError: boom" in lines
+        assert any(f"XPASS tests/test_demo.py::test_xpass[{runtime}]" in line for line in lines)
+    assert "PASSED tests/test_where.py::test_runtime_specific[chromium]" in lines
+    assert "PASSED tests/test_where.py::test_runtime_specific[firefox]" in lines
     result.stdout.fnmatch_lines([
         "SKIPPED [[]1[]] tests/test_where.py:5: only meaningful in a browser worker",
     ])
@@ -63,13 +66,14 @@ def test_msgpack_suite_in_all_three_runtimes(
     assert result.ret == 0, result.stdout.str()[-3000:]
     by_runtime: dict[str, set[str]] = {r: set() for r in RUNTIMES}
     for case in ET.parse(junit).getroot().iter("testcase"):
-        name = case.get("name", "")
-        suite_name, _, runtime = name.rpartition("@")
-        by_runtime[runtime].add(f"{case.get('classname')}::{suite_name}")
+        found = split_host_nodeid(f"{case.get('classname')}::{case.get('name', '')}", RUNTIMES)
+        assert found is not None, case.get("name")
+        suite_id, runtime = found
+        by_runtime[runtime].add(suite_id)
     assert by_runtime["node"], "no node test cases in the JUnit file"
     assert by_runtime["node"] == by_runtime["chromium"] == by_runtime["firefox"]
     for runtime in RUNTIMES:
-        result.stdout.fnmatch_lines([f"test/test_*.py::*@{runtime} PASSED*"])
+        result.stdout.fnmatch_lines([f"test/test_*.py::*[[]{runtime}[]] PASSED*"])
 
 
 def test_missing_browser_is_a_clear_error(pytester: pytest.Pytester, harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +81,6 @@ def test_missing_browser_is_a_clear_error(pytester: pytest.Pytester, harness, mo
     monkeypatch.chdir(project)
     result = harness(f"--pyodide-wheel={wheel}", "--pyodide-runtime=chromium",
                      "--pyodide-browser-path=chromium=/nonexistent/chromium")
-    assert result.ret == pytest.ExitCode.INTERRUPTED
-    out = result.stdout.str()
-    assert "chromium not found: /nonexistent/chromium (--pyodide-browser-path)" in out
-    assert "python -m playwright install chromium" in out
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # before anything boots
+    result.stderr.fnmatch_lines(["*" + BROWSER_NOT_FOUND.format(
+        name="chromium", path="/nonexistent/chromium", why="no such file")[:60] + "*"])

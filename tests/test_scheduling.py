@@ -16,6 +16,7 @@ import pytest
 
 from pyodide_harness import protocol
 from pyodide_harness.controller import Controller, Supervision
+from pyodide_harness.inner.pyodide_harness_inner import InnerOptions
 from pyodide_harness.runners.base import Emit, RuntimeJob
 from pyodide_harness.scheduling import Command, LoadScheduler
 
@@ -193,7 +194,7 @@ class Worker:
     async def run(self, job: RuntimeJob, emit: Emit) -> None:
         self.runs += 1
         self._inbox = inbox = asyncio.Queue()
-        assert "skip" not in job.options  # shared tests: the scheduler resumes, not the session
+        assert job.options.skip == ()  # shared tests: the scheduler resumes, not the session
         await asyncio.sleep(self.delay)
         emit(protocol.Collected([protocol.CollectedItem(t, ("x", 0, t), []) for t in self.tests], [], {}))
         todo: list[str] = []
@@ -229,7 +230,8 @@ class Worker:
 def _load_job(instance: str) -> RuntimeJob:
     unused = Path("unused")
     return RuntimeJob(distribution=unused, wheels=(), archive=unused, inner=unused,
-                      options={"runtime": "node", "schedule": "load"}, workdir=unused,
+                      options=InnerOptions(runtime="node", rootdir="/", schedule="load"),
+                      workdir=unused,
                       instance=instance)
 
 

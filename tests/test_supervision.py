@@ -24,8 +24,10 @@ import pytest
 from fixtureproject import build_suite
 
 from pyodide_harness.controller import Supervision
-from pyodide_harness.recorder import JOURNAL_FILENAME
-from pyodide_harness.session import NOT_RUN, RESTART_CAP, RESTARTING, RUNTIME_DIED
+from pyodide_harness.journal import JOURNAL_FILENAME
+from pyodide_harness.session import RESTART_CAP
+from pyodide_harness.synthesis import NOT_RUN, RUNTIME_DIED
+from pyodide_harness.terminal import RESTARTING
 
 Run = Callable[..., pytest.RunResult]
 
@@ -82,7 +84,7 @@ def test_timeout_interrupts_a_python_loop_and_the_session_goes_on(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
         "E       PyodideTimeout: Timeout (>3s) in node",
-        "PASSED tests/test_loop.py::test_runs_after_in_the_same_interpreter@node",
+        "PASSED tests/test_loop.py::test_runs_after_in_the_same_interpreter[[]node[]]",
     ])
     result.stdout.no_fnmatch_line(RESTART_LINE)
     assert boots(result) == 1
@@ -95,7 +97,7 @@ def test_timeout_interrupts_a_python_loop_in_chromium(suite: Callable[..., Path]
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "E       PyodideTimeout: Timeout (>3s) in chromium",
-        "PASSED tests/test_loop.py::test_runs_after_in_the_same_interpreter@chromium",
+        "PASSED tests/test_loop.py::test_runs_after_in_the_same_interpreter[[]chromium[]]",
     ])
     result.stdout.no_fnmatch_line(RESTART_LINE)
     assert result.stdout.str().count("JSPI on") == 1
@@ -128,9 +130,9 @@ def test_timeout_in_c_code_stops_and_restarts_the_runtime(
     result.stdout.fnmatch_lines([
         said(RESTARTING.format(runtime="node", attempt=1, cap=5, reason=reason)),
         f"{reason}, while running tests/test_stuck.py::test_stuck_in_c",
-        "PASSED tests/test_stuck.py::test_before@node",
-        "PASSED tests/test_stuck.py::test_after@node",
-        "FAILED tests/test_stuck.py::test_stuck_in_c@node - Timeout (>3s) in node*",
+        "PASSED tests/test_stuck.py::test_before[[]node[]]",
+        "PASSED tests/test_stuck.py::test_after[[]node[]]",
+        "FAILED tests/test_stuck.py::test_stuck_in_c[[]node[]] - Timeout (>3s) in node*",
     ])
     assert boots(result) == 2
 
@@ -204,21 +206,21 @@ def test_crashes_fail_their_test_in_its_phase_and_the_run_resumes(
         said(RESTARTING.format(runtime="node", attempt=4, cap=5, reason=exit_.format(6))),
     ])
     result.stdout.fnmatch_lines([
-        "*ERROR at setup of test_6_dies_in_setup@node*",
+        "*ERROR at setup of test_6_dies_in_setup[[]node[]]*",
         RUNTIME_DIED.format(reason=exit_.format(5), nodeid=f"{module}::test_6_dies_in_setup"),
-        "*ERROR at teardown of test_8_dies_in_teardown@node*",
+        "*ERROR at teardown of test_8_dies_in_teardown[[]node[]]*",
         RUNTIME_DIED.format(reason=exit_.format(6), nodeid=f"{module}::test_8_dies_in_teardown"),
     ])
     result.stdout.fnmatch_lines([
-        "*_ test_2_os_exit@node _*",
+        "*_ test_2_os_exit[[]node[]] _*",
         RUNTIME_DIED.format(reason=exit_.format(3), nodeid=f"{module}::test_2_os_exit"),
-        "*_ test_4_wasm_trap@node _*",
+        "*_ test_4_wasm_trap[[]node[]] _*",
         RUNTIME_DIED.format(reason=trap, nodeid=f"{module}::test_4_wasm_trap"),
     ])
     lines = result.stdout.lines
     for name in ("1_before", "3_after_exit", "5_after_trap", "7_after_setup_death",
                  "9_after_teardown_death", "8_dies_in_teardown"):  # each run once, not again
-        assert lines.count(f"PASSED {module}::test_{name}@node") == 1, name
+        assert lines.count(f"PASSED {module}::test_{name}[node]") == 1, name
     assert "already fatally failed" not in result.stdout.str()
     assert boots(result) == 5
 
@@ -242,8 +244,8 @@ def test_sys_exit_in_a_test_is_an_ordinary_failure(suite: Callable[..., Path], r
     result = run(f"--pyodide-wheel={wheel}", TIMEOUT)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "PASSED tests/test_exit.py::test_after@node",
-        "FAILED tests/test_exit.py::test_exits@node - SystemExit: 1",
+        "PASSED tests/test_exit.py::test_after[[]node[]]",
+        "FAILED tests/test_exit.py::test_exits[[]node[]] - SystemExit: 1",
     ])
     result.stdout.no_fnmatch_line(RESTART_LINE)
     assert boots(result) == 1
@@ -308,13 +310,13 @@ def test_restart_cap_reports_the_tests_left_as_not_run(suite: Callable[..., Path
         said(RESTART_CAP.format(runtime="node", restarts=1, cap=1, count=2)),
     ])
     result.stdout.fnmatch_lines([
-        "PASSED tests/test_cap.py::test_1_passes@node",
-        "ERROR tests/test_cap.py::test_4_crashes@node - not run: node stopped*",
-        "ERROR tests/test_cap.py::test_5_passes@node - not run: node stopped*",
-        "FAILED tests/test_cap.py::test_2_crashes@node - node failed fatally*",
-        "FAILED tests/test_cap.py::test_3_crashes@node - node failed fatally*",
+        "PASSED tests/test_cap.py::test_1_passes[[]node[]]",
+        "ERROR tests/test_cap.py::test_4_crashes[[]node[]] - not run: node stopped*",
+        "ERROR tests/test_cap.py::test_5_passes[[]node[]] - not run: node stopped*",
+        "FAILED tests/test_cap.py::test_2_crashes[[]node[]] - node failed fatally*",
+        "FAILED tests/test_cap.py::test_3_crashes[[]node[]] - node failed fatally*",
     ])
-    result.stdout.fnmatch_lines(["*ERROR at setup of test_5_passes@node*", not_run])
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_5_passes[[]node[]]*", not_run])
     assert boots(result) == 2
 
 
@@ -347,9 +349,9 @@ def test_pytest_timeout_marker_and_ini_are_honoured(suite: Callable[..., Path], 
     result.assert_outcomes(passed=1, failed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
-        "*_ test_marker_timeout@node _*",
+        "*_ test_marker_timeout[[]node[]] _*",
         "E       PyodideTimeout: Timeout (>1s) in node",
-        "*_ test_ini_timeout@node _*",
+        "*_ test_ini_timeout[[]node[]] _*",
         "E       PyodideTimeout: Timeout (>2s) in node",
     ])
     result.stdout.no_fnmatch_line(RESTART_LINE)
@@ -610,7 +612,7 @@ def test_huge_and_binary_output_survives_into_valid_junit_xml(
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, output[-3000:]
     assert re.search(r"== 1 failed in ", output), output[-3000:]
     assert "AssertionError: MSG-SENTINEL caf\u00e9 " in output
-    for path, name in ((junit, "test_noisy@node"), (report_dir / "junit.xml", "test_noisy")):
+    for path, name in ((junit, "test_noisy[node]"), (report_dir / "junit.xml", "test_noisy")):
         text = xml_text(path, name)
         for expected in ("OUTPUT-BEGIN-", "-END-OUTPUT", "RED-TEXT", "ctrl:", ":CTRL",
                          "ERR-SIDE", "MSG-SENTINEL caf\u00e9 ", "green"):
@@ -645,8 +647,8 @@ def test_undecodable_output_is_kept_as_in_native_pytest(
     result = run(f"--pyodide-wheel={wheel}", TIMEOUT, f"--junitxml={junit}")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines([
-        "FAILED tests/test_bytes.py::test_prints_surrogates@node - AssertionError*",
-        "FAILED tests/test_bytes.py::test_writes_raw_bytes@node - AssertionError*",
+        "FAILED tests/test_bytes.py::test_prints_surrogates[[]node[]] - AssertionError*",
+        "FAILED tests/test_bytes.py::test_writes_raw_bytes[[]node[]] - AssertionError*",
     ])
     assert "E       AssertionError: SENTINEL-1" in result.stdout.lines
     assert "E       AssertionError: SENTINEL-2" in result.stdout.lines
@@ -694,9 +696,9 @@ def test_big_events_arrive_while_the_runtime_runs(
                  "-o", "junit_logging=all", f"--junitxml={junit}", runtime=runtime)
     result.assert_outcomes(passed=1500, failed=2)
     result.stdout.fnmatch_lines([
-        f"FAILED tests/test_big.py::test_z_loops_forever@{runtime} - PyodideTimeout*"])
+        f"FAILED tests/test_big.py::test_z_loops_forever[[]{runtime}[]] - PyodideTimeout*"])
     assert f"PyodideTimeout: Timeout (>3s) in {runtime}" in result.stdout.str()
     result.stdout.no_fnmatch_line(RESTART_LINE)
-    text = xml_text(junit, f"test_y_fails_loudly@{runtime}")
+    text = xml_text(junit, f"test_y_fails_loudly[{runtime}]")
     begin = text.index("LOUD-BEGIN-") + len("LOUD-BEGIN-")
     assert text[begin:begin + 5_000_000 + len("-LOUD-END")] == "y" * 5_000_000 + "-LOUD-END"

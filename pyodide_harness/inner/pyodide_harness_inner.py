@@ -30,12 +30,15 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import pytest
 
-PROTOCOL_VERSION = 1
+#: Version of the options the host sends and of the events sent back; the host and
+#: this file come from the same installation, so a mismatch means a stale copy.
+PROTOCOL_VERSION = 2
 
 Emit = Callable[[dict[str, Any]], None]
 # The host's next command line, waiting at most the given milliseconds (None: nothing yet).
@@ -59,6 +62,56 @@ EMPTY_DEFAULTS: tuple[tuple[str, Any], ...] = (
 PYTEST_TIMEOUT_INI = ("timeout_method", "timeout_func_only", "timeout_disable_debugger_detection")
 
 
+OPTIONS_MISMATCH = (
+    "pyodide-harness: the host sent options of protocol version {got}, but the in-runtime "
+    "plugin speaks version {expected}; the two come from different installations of "
+    "pytest-pyodide-harness. Reinstall it (pip install --force-reinstall "
+    "pytest-pyodide-harness) and clear stale copies."
+)
+
+
+@dataclass(frozen=True)
+class InnerOptions:
+    """The in-runtime session's command line, as the host builds it.
+
+    The same class types both ends: the host imports this file to build it, the
+    runtime reads it back with ``from_json``, which checks ``version`` first.
+    """
+
+    runtime: str
+    rootdir: str
+    args: tuple[str, ...] = ()  # pytest options: selection, tracebacks, the suite's own
+    paths: tuple[str, ...] = ()  # test paths and node ids, relative to rootdir
+    collect_only: bool = False
+    package: str = ""  # distribution name of the wheel under test
+    top_level: tuple[str, ...] = ()  # its importable names, whose origin is checked
+    timeout: float | None = None  # the harness's per-phase timeout (the suite's own wins)
+    shard: tuple[int, int] | None = None  # (K, N): run the K-th of N shards
+    skip: tuple[str, ...] = ()  # tests done before a restart
+    schedule: Literal["all", "load"] = "all"  # load: run what the host sends (workers)
+    version: int = PROTOCOL_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> InnerOptions:
+        """Read the host's options; a version mismatch is a clear error, not a KeyError."""
+        if data.get("version") != PROTOCOL_VERSION:
+            raise RuntimeError(OPTIONS_MISMATCH.format(got=data.get("version"),
+                                                       expected=PROTOCOL_VERSION))
+        shard = data.get("shard")
+        return cls(
+            runtime=str(data["runtime"]), rootdir=str(data["rootdir"]),
+            args=tuple(data.get("args", ())), paths=tuple(data.get("paths", ())),
+            collect_only=bool(data.get("collect_only")), package=str(data.get("package", "")),
+            top_level=tuple(data.get("top_level", ())), timeout=data.get("timeout"),
+            shard=(int(shard[0]), int(shard[1])) if shard else None,
+            skip=tuple(data.get("skip", ())),
+            schedule="load" if data.get("schedule") == "load" else "all",
+        )
+
+
 class PyodideTimeout(Exception):
     """Raised into a test by the host's watchdog (through Pyodide's interrupt buffer)."""
 
@@ -77,12 +130,12 @@ def shard_of(nodeid: str, total: int) -> int:
 class InnerPlugin:
     """Registered into the in-runtime pytest session; every hook here emits an event."""
 
-    def __init__(self, emit: Emit, options: dict[str, Any], take_async_errors: Callable[[], list[str]],
+    def __init__(self, emit: Emit, options: InnerOptions, take_async_errors: Callable[[], list[str]],
                  receive: Receive | None = None):
         self.emit = emit
         self.receive = receive
         self.options = options
-        self.runtime: str = options["runtime"]
+        self.runtime: str = options.runtime
         self.take_async_errors = take_async_errors
         self.deselected: list[str] = []
         self.config: pytest.Config | None = None
@@ -157,10 +210,11 @@ class InnerPlugin:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         config = session.config  # looked up once, not for every test
         value = config.getoption("timeout") or config.getini("timeout") or None
-        self.default_timeout = value if value is not None else self.options.get("timeout")
+        self.default_timeout = value if value is not None else self.options.timeout
         self.emit(
             {
                 "event": "session_started",
+                "protocol_version": PROTOCOL_VERSION,
                 "pytest_version": pytest.__version__,
                 "python_version": sys.version.split()[0],
                 "platform": sys.platform,
@@ -191,8 +245,8 @@ class InnerPlugin:
 
     def _select(self, session: pytest.Session) -> None:
         """Apply the shard and the resume point (tests done before a restart)."""
-        shard = self.options.get("shard")
-        done = set(self.options.get("skip", ()))
+        shard = self.options.shard
+        done = set(self.options.skip)
         if not shard and not done:
             return
         items = session.items
@@ -242,7 +296,7 @@ class InnerPlugin:
         so a source tree that would shadow the installed wheel shows up here.
         """
         origins: dict[str, dict[str, Any]] = {}
-        dist_name = self.options.get("package")
+        dist_name = self.options.package
         wheel_files: set[str] = set()
         if dist_name:
             try:
@@ -252,7 +306,7 @@ class InnerPlugin:
                 }
             except importlib.metadata.PackageNotFoundError:
                 pass
-        for name in self.options.get("top_level", ()):
+        for name in self.options.top_level:
             module = sys.modules.get(name)
             origin: str | None = getattr(module, "__file__", None) if module else None
             if origin is None:
@@ -278,7 +332,7 @@ class InnerPlugin:
         (or the shutdown came), so ``nextitem`` tears down exactly what pytest's own
         loop would, and fixtures shared by neighbours are set up once per run of tests.
         """
-        if self.options.get("schedule") != "load":
+        if self.options.schedule != "load":
             return None  # pytest's own loop runs the whole selection
         if session.testsfailed and not session.config.option.continue_on_collection_errors:
             raise session.Interrupted(
@@ -386,24 +440,24 @@ class InnerPlugin:
         self.emit({"event": "session_finished", "exitstatus": int(exitstatus)})
 
 
-def pytest_args(options: dict[str, Any]) -> list[str]:
+def pytest_args(options: InnerOptions) -> list[str]:
     """The in-runtime pytest command line the host asked for."""
-    args = ["-p", "no:cacheprovider", "-p", "no:timeout", f"--rootdir={options['rootdir']}"]
-    args += list(options.get("extra_args", ()))
-    if options.get("collect_only"):
+    args = ["-p", "no:cacheprovider", "-p", "no:timeout", f"--rootdir={options.rootdir}"]
+    args += options.args
+    if options.collect_only:
         args.append("--collect-only")
-    args += list(options.get("paths", ()))
+    args += options.paths
     return args
 
 
-def run(options: dict[str, Any], emit: Emit, take_async_errors: Callable[[], list[str]] | None = None,
+def run(options: InnerOptions, emit: Emit, take_async_errors: Callable[[], list[str]] | None = None,
         receive: Receive | None = None) -> int:
     """Run one in-runtime pytest session; never raises, the host learns everything via emit."""
     plugin = InnerPlugin(emit, options, take_async_errors or (lambda: []), receive)
     started = time.perf_counter()
     stderr = _Tee(sys.stderr)
     try:
-        os.chdir(options["rootdir"])
+        os.chdir(options.rootdir)
         sys.stderr = stderr
         status = int(pytest.main(pytest_args(options), plugins=[plugin]))
     except BaseException as exc:  # SystemExit from a conftest, internal errors: all are data
@@ -435,7 +489,7 @@ class _Tee(io.StringIO):
 
 def main(options_json: str) -> int:
     """Entry point used by the JS bootstrap: the bridge module provides emit."""
-    import pyodide_harness_bridge as bridge  # registered by the JS side
+    import pyodide_harness_bridge as bridge  # type: ignore[import-not-found]  # registered by the JS side
 
     def emit(event: dict[str, Any]) -> None:
         bridge.emit(json.dumps(event, default=str, ensure_ascii=True, separators=(",", ":")))
@@ -448,4 +502,10 @@ def main(options_json: str) -> int:
         line = bridge.receive(wait_ms)  # blocks in Atomics.wait, at most wait_ms
         return str(line) if line is not None else None
 
-    return run(json.loads(options_json), emit, take_async_errors, receive)
+    try:
+        options = InnerOptions.from_json(json.loads(options_json))
+    except Exception as exc:  # a stale or foreign host: say so instead of a KeyError
+        emit({"event": "internal_error", "text": str(exc)})
+        emit({"event": "done", "exitstatus": 3, "seconds": 0.0})
+        return 3
+    return run(options, emit, take_async_errors, receive)

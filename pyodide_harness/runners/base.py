@@ -13,8 +13,9 @@ import collections
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from ..inner.pyodide_harness_inner import InnerOptions
 from ..protocol import Event
 
 Emit = Callable[[Event], None]
@@ -30,7 +31,7 @@ class RuntimeJob:
     wheels: tuple[Path, ...]  # dependencies first, then the wheels under test
     archive: Path  # the test tree as a zip
     inner: Path  # pyodide_harness_inner.py
-    options: Mapping[str, Any]  # options of the inner session (runtime name filled in)
+    options: InnerOptions  # the in-runtime session's command line (runtime name filled in)
     workdir: Path  # scratch directory of this runtime
     env: Mapping[str, str] = field(default_factory=dict)
     instance: str = ""  # "node#2" when several instances of a runtime run (--pyodide-workers)

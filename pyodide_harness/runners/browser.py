@@ -189,7 +189,7 @@ class BrowserRuntime:
             "wheels": [server.url(w.name) for w in job.wheels],
             "archive": server.url("tests.zip"),
             "inner": server.url("pyodide_harness_inner.py"),
-            "options": dict(job.options),
+            "options": job.options.to_json(),
             "env": dict(job.env),
             "environment": self.environment,
         }
