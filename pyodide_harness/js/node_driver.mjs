@@ -1,11 +1,12 @@
-// Node runtime driver: `node [--experimental-wasm-stack-switching] node_driver.mjs JOB.json`.
-// Protocol events go to stdout, one JSON object per line, and nothing else does:
-// the runtime's own output goes to stderr.
-import { readFileSync, writeSync } from "node:fs";
+// Node runtime driver: `node [--experimental-wasm-stack-switching] [--permission ...]
+// node_driver.mjs JOB.json`, started by runners/node.py, which also decides what the
+// sandbox lets the process read and write. Protocol events go to stdout, one JSON
+// object per line, and nothing else does: the runtime's own output goes to stderr.
+import { constants as fsConstants, readFileSync, writeSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
-import { ChannelReader, createChannel } from "./channel.mjs";
 import { runSession } from "./harness_core.mjs";
+import { HostInput } from "./node_commands.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 // Written synchronously, never through process.stdout: while Python runs, Node's event
@@ -40,15 +41,18 @@ process.on("uncaughtException", (err) => {
   else pending.push(text);
 });
 
-// The host's commands on stdin are read by a small thread (node_commands.mjs):
-// interrupts land in the interrupt buffer, tests to run in the inbox channel.
-const interruptBuffer = new Int32Array(new SharedArrayBuffer(4));
-const inboxBuffer = createChannel(1024 * 1024);
-const inbox = new ChannelReader(inboxBuffer);
-const watcher = new Worker(new URL("./node_commands.mjs", import.meta.url), {
-  workerData: { interruptBuffer, inbox: inboxBuffer },
-});
-watcher.unref();
+// The host's commands on stdin (interrupts, tests to run): see node_commands.mjs.
+const input = new HostInput(0);
+input.watch();
+
+// Emscripten's NODEFS reads open() flags at boot through the deprecated
+// process.binding("constants"), which Node's permission model refuses outright;
+// the same values are public as fs.constants and os.constants.
+if (process.permission) {
+  const binding = process.binding;
+  process.binding = (name) =>
+    name === "constants" ? { fs: fsConstants, os: osConstants } : binding.call(process, name);
+}
 
 const { loadPyodide } = await import(pathToFileURL(job.indexURL + "pyodide.mjs").href);
 try {
@@ -62,17 +66,24 @@ try {
     emit: out,
     log,
     env: job.env,
-    interruptBuffer,
-    receive: (timeoutMs) => inbox.receive(timeoutMs),
+    interruptBuffer: input.signals,
+    receive: (timeoutMs) => input.receive(timeoutMs),
     onFatal: () => process.exit(70),
     environment: {
       runtime: "node",
       runtime_version: `Node ${process.version}`,
       user_agent: `Node ${process.version} (${process.platform} ${process.arch})`,
+      // What the host allowed (see runners/node.py), or "off" if the permission
+      // model is not actually on, whatever the host asked for.
+      sandbox: process.permission ? job.sandbox : "off",
     },
     prepare: async (pyodide, errors) => {
       asyncErrors = errors;
       errors.push(...pending.splice(0));
+      // Pyodide's default stdin in Node reads fd 0, which carries the host's commands
+      // and is no input for the suite; its flush is an fsync, which Node refuses
+      // under the permission model. A test reading stdin gets an I/O error instead.
+      pyodide.setStdin({ error: true });
       if (job.sockfs) await pyodide.useNodeSockFS();
     },
   });

