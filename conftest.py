@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,6 +21,27 @@ ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 MSGPACK_VERSION = "1.2.4"
+
+
+INNER_PATH = ROOT / "pyodide_harness" / "inner" / "pyodide_harness_inner.py"
+
+
+@pytest.fixture
+def inner(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The inner plugin loaded from its file, as the runtime loads it, with only pytest's own
+    plugins (as in the runtime); SIGINT's handler restored after (run() installs its own)."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    spec = importlib.util.spec_from_file_location("pyodide_harness_inner", INNER_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "pyodide_harness_inner", module)  # imported, as in the runtime
+    spec.loader.exec_module(module)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        yield module
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ not a Pyodide boot, and exits 4 with a message that names the fix.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -36,15 +35,16 @@ def check_inputs(config: pytest.Config, settings: Settings) -> wheels.WheelIntak
         if not os.access(path, os.X_OK):
             raise HarnessError(BROWSER_NOT_FOUND.format(name=name, path=path, why="not executable"))
     if "node" in settings.runtimes:
-        _check_node(settings.node)
+        _check_node(settings)
     return intake
 
 
-def _check_node(path: Path | None) -> None:
-    """The Node binary runs and is new enough (the probe is remembered across runs)."""
-    from .runners.node import find_node
+def _check_node(settings: Settings) -> None:
+    """The Node binary runs, is new enough and can be confined as asked (the probe is
+    remembered across runs, so this costs nothing on the next run)."""
+    from .runners.node import find_node, require_sandbox
 
     try:
-        find_node(path)
+        require_sandbox(find_node(settings.node), settings.sandbox)
     except HarnessError as exc:
         raise HarnessError(str(exc)) from None  # a usage error here, before anything boots

@@ -72,7 +72,9 @@ def split_runtime_args(args: Sequence[str], runtimes: Sequence[str]) -> dict[str
 class PyodideItem(pytest.Item):
     """One test of the suite in one runtime; it is run by the runtime, never here."""
 
-    obj = None  # host plugins that look for a test function find none (not a Function)
+    # pytest-run-parallel's opt-out for items that are not functions (its plugin object is
+    # also kept from registering: see hostplugins.BLOCKED).
+    _parallel_custom_item = True
 
     def __init__(self, *, suite_nodeid: str, runtime: str,
                  suite_location: tuple[str, int | None, str], **kwargs: Any) -> None:

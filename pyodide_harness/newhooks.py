@@ -45,6 +45,12 @@ def pytest_pyodide_runtime_collected(config: pytest.Config, runtime: str, instan
 
 
 @pytest.hookspec()
+def pytest_pyodide_test_started(config: pytest.Config, runtime: str, instance: str,
+                                nodeid: str) -> None:
+    """An instance started the suite test ``nodeid`` (its reports come when it ends)."""
+
+
+@pytest.hookspec()
 def pytest_pyodide_runtime_error(config: pytest.Config, runtime: str, instance: str,
                                  text: str) -> None:
     """A problem of the runtime that no test report carries."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -125,18 +126,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("pyodide_sandbox", HELP["sandbox"], default="on")
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
-                                  args: list[str]) -> None:
-    """Before pytest imports any conftest.py: a harness run imports none on the host."""
+                                  args: list[str]) -> Generator[None]:
+    """Before pytest imports any conftest.py, and before other plugins' early hooks (a
+    wrapper runs first): a harness run imports none on the host."""
     namespace = early_config.known_args_namespace
-    if not getattr(namespace, "pyodide_wheel", None):
-        return
-    wheelargs.take_positional_wheels(early_config, args)  # may re-run pytest and exit
-    declared = suiteoptions.declare(parser, suiteoptions.read_declarations(early_config.rootpath))
-    early_config.stash[suiteoptions.DECLARED_KEY] = declared
-    hostplugins.disarm(early_config, args)
-    namespace.noconftest = True  # the suite's hooks and fixtures run in the runtimes only
+    if getattr(namespace, "pyodide_wheel", None):
+        wheelargs.take_positional_wheels(early_config, args)  # may re-run pytest and exit
+        declared = suiteoptions.declare(parser,
+                                        suiteoptions.read_declarations(early_config.rootpath))
+        early_config.stash[suiteoptions.DECLARED_KEY] = declared
+        hostplugins.disarm(early_config, parser)
+        namespace.noconftest = True  # the suite's hooks and fixtures run in the runtimes only
+    return (yield)
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
@@ -197,8 +200,8 @@ def _path(value: str | None, config: pytest.Config, ini: bool = False) -> Path |
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.option.pyodide_wheel:
-        return
+    if not config.option.pyodide_wheel or config.option.help or config.option.version:
+        return  # --help and --version work whatever the inputs
     if getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller process runs the harness
     from .inputs import check_inputs  # the machinery is imported only when asked for
@@ -206,8 +209,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from .session import HarnessSession
     from .terminal import HarnessTerminal
 
+    hostplugins.neutralize(config)  # before xdist's trylast configure registers its DSession
     try:
-        hostplugins.refuse(config)
         settings = resolve_settings(config)
         intake = check_inputs(config, settings)
         gate = Gate.load(settings.baseline, list(settings.xfail))

@@ -9,17 +9,16 @@ instance with its in-runtime options. Each step says what it did through
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from . import distribution, innerargs, resolver
+from . import distribution, hostplugins, innerargs, resolver
 from .errors import HarnessError
-from .inner.pyodide_harness_inner import InnerOptions
 from .items import split_runtime_args
 from .requirements import RequirementSource, describe_sources, find_test_requirements
 from .runners import RuntimeConfig, RuntimeJob
@@ -61,8 +60,13 @@ class Plan:
 def run_outputs(config: pytest.Config, settings: Settings) -> list[Path]:
     """Files and directories this run writes, which never belong in its test tree."""
     outputs = [settings.report_dir]
-    xmlpath = getattr(config.option, "xmlpath", None)
-    outputs.append(config.invocation_params.dir / xmlpath if xmlpath else None)
+    inv = config.invocation_params.dir
+    for dest in ("xmlpath", "htmlpath", "reportlog", "resultlog"):  # pytest's and plugins' files
+        value = getattr(config.option, dest, None)
+        outputs.append(inv / value if value else None)
+    html = getattr(config.option, "htmlpath", None)
+    if html:  # pytest-html's assets beside its page
+        outputs.append(inv / Path(html).parent / "assets")
     return [path.resolve() for path in outputs if path is not None]
 
 
@@ -116,7 +120,11 @@ def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say:
         f"{len(resolution.wheels)} dependencies")
     if settings.workers_note:
         say(settings.workers_note)
-    base = innerargs.inner_options(config, settings, intake.wheels[0].name, top_level)
+    runtime_dists = {str(canonicalize_name(parse_wheel_filename(w.name)[0])) for w in installs}
+    for note in config.stash.get(hostplugins.NOTES_KEY, []):
+        say(note)
+    base = innerargs.inner_options(config, settings, intake.wheels[0].name, top_level,
+                                   runtime_dists, say)
     rconfig = RuntimeConfig(node=settings.node, browser_paths=dict(settings.browser_paths),
                             sockfs=settings.sockfs, sandbox=settings.sandbox)
     paths = split_runtime_args(base.paths, settings.runtimes)
@@ -126,9 +134,8 @@ def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say:
         if selected is None:
             say(NOTHING_SELECTED.format(runtime=runtime))
             continue
-        options: InnerOptions = dataclasses.replace(
-            base, runtime=runtime, paths=tuple(selected),
-            schedule="load" if settings.workers > 1 else "all")
+        options = innerargs.for_runtime(config, base, runtime, settings.runtimes, selected,
+                                        settings.workers)
         for index in range(settings.workers):
             instance = runtime if index == 0 else f"{runtime}#{index + 1}"
             job = RuntimeJob(distribution=dist.path, wheels=tuple(installs),

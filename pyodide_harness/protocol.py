@@ -71,6 +71,16 @@ class CollectReport:
 
 
 @dataclass(frozen=True)
+class ModuleMissing:
+    """A module the suite imports could not be imported in the runtime (``importer``: the
+    file that imported it; ``nodeid``: the collector, "" for an initial conftest)."""
+
+    module: str
+    importer: str
+    nodeid: str
+
+
+@dataclass(frozen=True)
 class TestStarted:
     __test__ = False  # a protocol event, not something for pytest to collect
     nodeid: str
@@ -153,6 +163,7 @@ Event: TypeAlias = (
     | SessionStarted
     | Collected
     | CollectReport
+    | ModuleMissing
     | TestStarted
     | TestReport
     | TestFinished
@@ -225,6 +236,8 @@ def decode(message: str) -> Event:
                 return _collected(d)
             case "collect_report":
                 return CollectReport(_report(d))
+            case "module_missing":
+                return ModuleMissing(str(d["module"]), str(d["importer"]), str(d["nodeid"]))
             case "test_started":
                 timeout = d.get("timeout")
                 return TestStarted(d["nodeid"], float(timeout) if timeout else None)

@@ -26,6 +26,7 @@ from .results import (
     RuntimeStarted,
     RuntimeTimed,
     TestsCollected,
+    TestStarted,
 )
 
 
@@ -75,6 +76,9 @@ class Recording:
         if instance == runtime:
             self.recorder.record(EnvironmentSeen(self.package, runtime, dict(environment)))
         self.recorder.record(TestsCollected(self.package, runtime, tuple(nodeids)))
+
+    def pytest_pyodide_test_started(self, runtime: str, nodeid: str) -> None:
+        self.recorder.record(TestStarted(self.package, runtime, nodeid))
 
     def pytest_pyodide_runtime_error(self, runtime: str, text: str) -> None:
         self.recorder.record(RuntimeProblem(self.package, runtime, text))

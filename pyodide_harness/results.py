@@ -502,6 +502,17 @@ class TestsCollected:
 
 
 @dataclass(frozen=True)
+class TestStarted:
+    """A runtime started a test; if nothing else of it is recorded, the run stopped in it."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    package: str
+    runtime: str
+    nodeid: str
+
+
+@dataclass(frozen=True)
 class PhaseRecorded:
     """One phase report of one test (pytest's raw outcome: passed, failed, skipped).
 
@@ -555,6 +566,7 @@ Record: TypeAlias = (
     | RuntimeStarted
     | EnvironmentSeen
     | TestsCollected
+    | TestStarted
     | PhaseRecorded
     | RuntimeProblem
     | RuntimeTimed
@@ -564,7 +576,7 @@ Record: TypeAlias = (
 #: The ``record`` tag of each record type in a journal line.
 RECORD_TAGS: dict[type[Any], str] = {
     PackageStarted: "package", RuntimeStarted: "runtime", EnvironmentSeen: "environment",
-    TestsCollected: "collected", PhaseRecorded: "phase", RuntimeProblem: "problem",
+    TestsCollected: "collected", TestStarted: "started", PhaseRecorded: "phase", RuntimeProblem: "problem",
     RuntimeTimed: "timed", RuntimeRestarted: "restarted",
 }
 _BY_TAG = {tag: kind for kind, tag in RECORD_TAGS.items()}
@@ -597,6 +609,7 @@ def record_from_json(data: Mapping[str, Any]) -> Record:
 class _TestState:
     result: TestResult
     reported: bool = False
+    started: bool = False
     phases: set[str] = field(default_factory=set)
 
 
@@ -637,6 +650,10 @@ class ResultsBuilder:
                 for nodeid in nodeids:
                     if nodeid not in tests:
                         tests[nodeid] = _TestState(TestResult(nodeid, NOT_RUN, "call", 0.0))
+            case TestStarted(package=package, runtime=runtime, nodeid=nodeid):
+                tests = self._tests[self._key(package, runtime)]
+                state = tests.setdefault(nodeid, _TestState(TestResult(nodeid, NOT_RUN, "call", 0.0)))
+                state.started = True
             case PhaseRecorded():
                 self._phase(record)
             case RuntimeProblem(package=package, runtime=runtime, text=text):
@@ -766,6 +783,8 @@ def _snapshot(state: _TestState) -> TestResult:
     outcome, message = r.outcome, r.message
     if outcome == PASSED and state.phases and not state.phases & {"teardown", "collect"}:
         outcome, message = NOT_RUN, INTERRUPTED
+    elif outcome == NOT_RUN and state.started and not state.reported:
+        message = INTERRUPTED
     return TestResult(r.nodeid, outcome, r.phase, r.duration, r.longrepr, list(r.sections), message)
 
 

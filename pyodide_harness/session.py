@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from . import protocol
+from .availability import missing_module_message, wheel_availability
 from .compat import assert_never
 from .controller import Controller, Supervision
 from .errors import HarnessError
@@ -64,6 +65,7 @@ class HarnessSession:
         self._session: pytest.Session | None = None
         self._events: Iterator[tuple[str, Event]] = iter(())
         self._held: list[tuple[str, Event]] = []  # events of collected runtimes, for later
+        self._missing: dict[str, tuple[str, tuple[str, ...]]] = {}  # module -> importer, runtimes
         self._previous_sigterm: Any = None
 
     # -- pytest's session --------------------------------------------------------------
@@ -155,6 +157,9 @@ class HarnessSession:
                 nodeid="", outcome="passed", longrepr=None, result=result))
         if deselected:
             hook.pytest_deselected(items=deselected)
+        for module, (importer, runtimes) in self._missing.items():
+            self.say(missing_module_message(module, importer, wheel_availability(module))
+                     + f" [{', '.join(dict.fromkeys(runtimes))}]")
         # -k, -m, --deselect and the suite's own pytest_collection_modifyitems ran inside
         # each runtime, once; the host's items are not selected or reordered again.
         session.items = items
@@ -176,8 +181,15 @@ class HarnessSession:
                 self._collected(instance, event)
             case protocol.CollectReport(report=data):
                 self._collect_report(instance, data)
+            case protocol.ModuleMissing():
+                self._missing[event.module] = (host_path(event.importer, self.config.rootpath),
+                                               self._missing.get(event.module, ("", ()))[1]
+                                               + (instance.runtime,))
             case protocol.TestStarted(nodeid=nodeid):
                 instance.current, instance.pending = nodeid, []
+                self.config.hook.pytest_pyodide_test_started(
+                    config=self.config, runtime=instance.runtime, instance=instance.name,
+                    nodeid=nodeid)
             case protocol.TestReport(report=data):
                 self._test_report(instance, data)
             case protocol.TestFinished(nodeid=nodeid):

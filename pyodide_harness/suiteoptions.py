@@ -212,8 +212,9 @@ def declare(parser: pytest.Parser, decls: Declarations) -> list[OptionDecl]:
         known.update(decl.names)
         help_text = f"{decl.help} (from {decl.origin})".strip()
         if decl.takes_value:
+            metavar = decl.names[-1].lstrip("-").upper().replace("-", "_")  # as argparse's own
             group.addoption(*decl.names, action="append", nargs=decl.nargs, default=None,
-                            dest=f"{DEST_PREFIX}{index}", help=help_text)
+                            dest=f"{DEST_PREFIX}{index}", help=help_text, metavar=metavar)
         else:
             group.addoption(*decl.names, action="count", default=None,
                             dest=f"{DEST_PREFIX}{index}", help=help_text)

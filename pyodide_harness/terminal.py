@@ -149,6 +149,10 @@ class HarnessTerminal:
         for runtime in dict.fromkeys(self.runtime_of.values()):
             if runtime in self.ready:
                 self.say(self.ready[runtime])
+            env = self.environment.get(runtime, {})
+            for key, origin in sorted(env.items()):
+                if key.startswith("imported_from:"):
+                    self.say(f"{runtime}: {key.partition(':')[2]} imported from {origin}")
         tr = self.tr
         if tr is not None and len(self.runtime_of) > 1:
             tr.showfspath = False  # rows of dots from several runtimes, as pytest-xdist does

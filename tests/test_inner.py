@@ -9,12 +9,9 @@ plugins are switched off so the inner session sees only pytest, as in Pyodide.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import signal
 import sys
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -30,20 +27,6 @@ INNER_PATH = Path(pyodide_harness.__file__).parent / "inner" / "pyodide_harness_
 Event = dict[str, Any]
 
 
-@pytest.fixture
-def inner(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
-    spec = importlib.util.spec_from_file_location("pyodide_harness_inner", INNER_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "pyodide_harness_inner", module)  # imported, as in the runtime
-    spec.loader.exec_module(module)
-    handler = signal.getsignal(signal.SIGINT)  # run() installs its own for the watchdog
-    try:
-        yield module
-    finally:
-        signal.signal(signal.SIGINT, handler)
 
 
 @dataclass

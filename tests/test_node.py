@@ -15,6 +15,7 @@ import pytest
 from fixtureproject import EXPECTED, PACKAGE, build_project
 from wheelfactory import make_wheel
 
+from pyodide_harness.availability import ADD_IT, BUILD_IT
 from pyodide_harness.reportdir import load_results
 from pyodide_harness.synthesis import PACKAGE_SHADOWED
 
@@ -255,3 +256,32 @@ def test_node_id_copied_from_the_output_reruns_that_test(project: tuple[Path, Pa
                  "--pyodide-runtime=node,chromium")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*chromium: nothing selected by the given node ids; not started*"])
+
+
+@pytest.mark.network
+def test_a_missing_test_dependency_is_named_with_its_fix(
+    suite: Callable[..., Path], run: Run
+) -> None:
+    """A conftest importing a pure-Python package the suite did not declare, and a test
+    module importing one nobody publishes: each is named with who imported it, whether a
+    wheel exists, and the option that adds it."""
+    wheel = suite({
+        "tests/conftest.py": "import six\n",
+        "tests/test_a.py": "def test_a():\n    pass\n",
+    })
+    result = run(f"--pyodide-wheel={wheel}")
+    assert result.ret != pytest.ExitCode.OK
+    out = " ".join(result.stdout.str().split())
+    assert "Module 'six' could not be imported inside Pyodide (imported by " in out
+    assert "tests/conftest.py)" in out
+    assert "has a pure-Python wheel Pyodide 314 can install" in out
+    assert ADD_IT.format(project="six") in out
+
+    Path("tests/conftest.py").write_text("")
+    Path("tests/test_b.py").write_text("import no_such_module_anywhere_xyz\n")
+    result = run(f"--pyodide-wheel={wheel}")
+    out = " ".join(result.stdout.str().split())
+    assert "Module 'no_such_module_anywhere_xyz' could not be imported inside Pyodide" in out
+    assert "tests/test_b.py)" in out
+    assert "The index has no wheel of no_such_module_anywhere_xyz" in out
+    assert " ".join(BUILD_IT.format(module="no_such_module_anywhere_xyz").split()) in out

@@ -9,12 +9,9 @@ plugin emits on CPython, serialized the way ``main()`` does in the runtime.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import signal
 import sys
 import typing
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -279,20 +276,6 @@ def test_test_report_without_nodeid() -> None:
 
 
 # -- round trip of the real inner plugin ---------------------------------------------------------
-@pytest.fixture
-def inner(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The inner plugin loaded from its file, as the runtime loads it; SIGINT restored after."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # only pytest, as in the runtime
-    spec = importlib.util.spec_from_file_location("pyodide_harness_inner", INNER_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "pyodide_harness_inner", module)  # imported, as in the runtime
-    spec.loader.exec_module(module)
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        yield module
-    finally:
-        signal.signal(signal.SIGINT, handler)
 
 
 def _inner_messages(inner: ModuleType, root: Path) -> list[str]:

@@ -16,6 +16,7 @@ from pyodide_harness.journal import Journal, read_journal, replay_journal
 from pyodide_harness.reportdir import load_results
 from pyodide_harness.results import (
     DIFFERENT_WHEELS,
+    INTERRUPTED,
     NEWER_SCHEMA,
     NO_RESULTS_FILE,
     OUTCOMES,
@@ -38,6 +39,7 @@ from pyodide_harness.results import (
     RuntimeTimed,
     TestResult,
     TestsCollected,
+    TestStarted,
     merge_results,
     save_results,
 )
@@ -388,7 +390,9 @@ def test_every_record_type_round_trips_through_the_journal(tmp_path: Path) -> No
     records: list[Record] = [
         *START, EnvironmentSeen("pkg", "node", {"jspi": "true"}),
         TestsCollected("pkg", "node", ("t.py::a", "t.py::b")),
+        TestStarted("pkg", "node", "t.py::a"),
         _phase("t.py::a", "call", "failed", "E   x\udce9", "x", sections=(("out", "\udce9"),)),
+        TestStarted("pkg", "node", "t.py::b"),
         RuntimeProblem("pkg", "node", "boom"),
         RuntimeTimed("pkg", "node", {"boot": 1.5}, 3.0),
         RuntimeRestarted("pkg", "node", Restart("node", "died", None, 0)),
@@ -405,6 +409,8 @@ def test_every_record_type_round_trips_through_the_journal(tmp_path: Path) -> No
     assert list(read_journal(tmp_path / "journal.jsonl")) == records
     replayed = replay_journal(tmp_path / "journal.jsonl")
     assert replayed.packages == live.build().packages
+    last = replayed.packages[0].runtimes[0].tests[1]
+    assert (last.outcome, last.message) == ("not-run", INTERRUPTED)  # the run stopped in it
     assert load_results(tmp_path).packages == live.build().packages  # no results.json yet
 
 

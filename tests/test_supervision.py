@@ -24,7 +24,10 @@ import pytest
 from fixtureproject import build_suite
 
 from pyodide_harness.controller import Supervision
-from pyodide_harness.journal import JOURNAL_FILENAME
+from pyodide_harness.journal import JOURNAL_FILENAME, read_journal
+from pyodide_harness.reportdir import load_results
+from pyodide_harness.reports.longtext import MAX_TEXT_CHARS, OUTPUT_DIR
+from pyodide_harness.results import PhaseRecorded, TestStarted
 from pyodide_harness.session import RESTART_CAP
 from pyodide_harness.synthesis import NOT_RUN, RUNTIME_DIED
 from pyodide_harness.terminal import RESTARTING
@@ -34,15 +37,21 @@ Run = Callable[..., pytest.RunResult]
 TIMEOUT = "--pyodide-timeout=3"  # seconds per test phase: short, so hangs cost little
 GRACE = Supervision().grace  # how long an interrupt may take before the runtime is closed
 RESTART_LINE = "pyodide-harness: * restarting (*"
-BOOT_LINE = re.compile(r"^pyodide-harness: node: Node v\d+.*JSPI on", re.MULTILINE)
+REPORT_DIR = "--pyodide-report-dir"
 
 
 @pytest.fixture
-def run(run: Run) -> Run:
-    """The shared runner (conftest.py), with every outcome in the summary (-rA)."""
+def run(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The shared runner (conftest.py), with every outcome in the summary (-rA) and a report
+    directory (results.json is where a test reads what happened, see ``boots``)."""
 
     def run_all(*args: str, runtime: str = "node") -> pytest.RunResult:
-        return run("-rA", *args, runtime=runtime)
+        given = [a.partition("=")[2] for a in args if a.startswith(REPORT_DIR + "=")]
+        report_dir = Path(given[0]) if given else tmp_path_factory.mktemp("report")
+        extra = () if given else (f"{REPORT_DIR}={report_dir}",)
+        result = run("-rA", *args, *extra, runtime=runtime)
+        result.report_dir = report_dir  # type: ignore[attr-defined]
+        return result
 
     return run_all
 
@@ -53,8 +62,10 @@ def said(text: str) -> str:
 
 
 def boots(result: pytest.RunResult) -> int:
-    """How many times a Node runtime was booted during the run."""
-    return len(BOOT_LINE.findall(result.stdout.str()))
+    """How many times the runtime was booted during the run, from its results.json."""
+    report_dir = Path(result.report_dir)  # type: ignore[attr-defined]
+    (run,) = load_results(report_dir).packages[0].runtimes
+    return 1 + sum(1 for restart in run.restarts if restart.attempt > 0)
 
 
 # -- 1. timeouts that the interrupt ends: the runtime lives on ------------------------------
@@ -424,18 +435,16 @@ def processes_mentioning(text: str) -> list[str]:
 
 
 def journal_phases(journal: Path) -> set[tuple[str, str]]:
-    """(test name, phase) pairs recorded so far; a line still being written is skipped."""
+    """(test name, phase or "started") pairs recorded so far; a line still being written is
+    skipped."""
     phases: set[tuple[str, str]] = set()
     if not journal.exists():
         return phases
-    for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if entry.get("call") == "add_phase":
-            kwargs = entry["kwargs"]
-            phases.add((kwargs["nodeid"].rsplit("::", 1)[-1], kwargs["when"]))
+    for record in read_journal(journal):
+        if isinstance(record, PhaseRecorded):
+            phases.add((record.nodeid.rsplit("::", 1)[-1], record.when))
+        elif isinstance(record, TestStarted):
+            phases.add((record.nodeid.rsplit("::", 1)[-1], "started"))
     return phases
 
 
@@ -451,7 +460,7 @@ def stop_host(sig: str, root: Path, harness_cache: Path) -> StoppedRun:
     env = {**os.environ, "PYODIDE_HARNESS_CACHE": str(harness_cache), "TMPDIR": str(tmp)}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyodide-runtime=node",
                f"--pyodide-wheel={wheel}", "--pyodide-timeout=0", f"--pyodide-report-dir={report_dir}"]
-    wanted = {("test_a", "teardown"), ("test_b", "teardown"), ("test_hang", "setup")}
+    wanted = {("test_a", "teardown"), ("test_b", "teardown"), ("test_hang", "started")}
     with open(log, "wb") as out:
         host = subprocess.Popen(command, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -617,9 +626,17 @@ def test_huge_and_binary_output_survives_into_valid_junit_xml(
         for expected in ("OUTPUT-BEGIN-", "-END-OUTPUT", "RED-TEXT", "ctrl:", ":CTRL",
                          "ERR-SIDE", "MSG-SENTINEL caf\u00e9 ", "green"):
             assert expected in text, (path, expected)
-        begin = text.index("OUTPUT-BEGIN-") + len("OUTPUT-BEGIN-")
-        assert text[begin:begin + 3_000_000] == "x" * 3_000_000, path
         assert "\x1b" not in text and "\x00" not in text, path  # escaped, not raw
+    # pytest's own --junitxml has the whole output; the harness's report cuts it and keeps
+    # the whole text in a side file it names (issue 12: reports stay small and linear).
+    whole = xml_text(junit, "test_noisy[node]")
+    begin = whole.index("OUTPUT-BEGIN-") + len("OUTPUT-BEGIN-")
+    assert whole[begin:begin + 3_000_000] == "x" * 3_000_000
+    assert len(xml_text(report_dir / "junit.xml", "test_noisy")) < 3 * MAX_TEXT_CHARS * 4
+    side = [p.read_text(encoding="utf-8", errors="replace")
+            for p in (report_dir / OUTPUT_DIR).rglob("*.txt")]
+    assert any("OUTPUT-BEGIN-" + "x" * 3_000_000 + "-END-OUTPUT" in t for t in side), \
+        [len(t) for t in side]
 
 
 @pytest.mark.node

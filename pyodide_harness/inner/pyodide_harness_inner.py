@@ -89,6 +89,10 @@ class InnerOptions:
     shard: tuple[int, int] | None = None  # (K, N): run the K-th of N shards
     skip: tuple[str, ...] = ()  # tests done before a restart
     schedule: Literal["all", "load"] = "all"  # load: run what the host sends (workers)
+    # ini keys of the project's config that host plugins declare: declared here too (a
+    # plugin present in the runtime declares them again, for real), so one missing here
+    # is not an "unknown config option" (an error with filterwarnings = error)
+    ini_keys: tuple[str, ...] = ()
     version: int = PROTOCOL_VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -109,6 +113,7 @@ class InnerOptions:
             shard=(int(shard[0]), int(shard[1])) if shard else None,
             skip=tuple(data.get("skip", ())),
             schedule="load" if data.get("schedule") == "load" else "all",
+            ini_keys=tuple(data.get("ini_keys", ())),
         )
 
 
@@ -119,6 +124,21 @@ class PyodideTimeout(Exception):
 # Shown as "PyodideTimeout: Timeout (>5s) in node" in pytest's summaries, not with
 # this file's module path, which means nothing to the suite's maintainer.
 PyodideTimeout.__module__ = "builtins"
+
+
+def missing_module(exc: BaseException | None) -> tuple[str, str] | None:
+    """``(module, importer)`` when ``exc`` (or what caused it) is a module that could not be
+    imported; the importer is the last frame of the traceback outside the import system."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            frames = [f.filename for f in traceback.extract_tb(exc.__traceback__)
+                      if "importlib" not in f.filename and "<frozen" not in f.filename
+                      and "/_pytest/" not in f.filename]
+            return exc.name.split(".")[0], frames[-1] if frames else "?"
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return None
 
 
 def shard_of(nodeid: str, total: int) -> int:
@@ -181,6 +201,10 @@ class InnerPlugin:
         parser.addini("timeout", "Per-test timeout in seconds (enforced by pyodide-harness)")
         for name in PYTEST_TIMEOUT_INI:
             parser.addini(name, "pytest-timeout setting (no meaning inside Pyodide)")
+        known = getattr(parser, "_inidict", {})  # pytest's own keys keep their types
+        for name in self.options.ini_keys:
+            if name not in known:
+                parser.addini(name, "declared by a plugin on the host (pyodide-harness)")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -221,6 +245,25 @@ class InnerPlugin:
                 "rootdir": str(session.config.rootpath),
             }
         )
+
+    # -- missing modules (a test dependency not installed in the runtime) -----------------
+    def _missing(self, exc: BaseException | None, nodeid: str) -> None:
+        found = missing_module(exc)
+        if found is not None:
+            self.emit({"event": "module_missing", "module": found[0], "importer": found[1],
+                       "nodeid": nodeid})
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_load_initial_conftests(self) -> Iterator[None]:
+        try:
+            return (yield)
+        except Exception as exc:  # a conftest that imports what the runtime lacks
+            self._missing(exc, "")
+            raise
+
+    def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
+        if isinstance(report, pytest.CollectReport) and call.excinfo is not None:
+            self._missing(call.excinfo.value, report.nodeid)
 
     # -- collection ----------------------------------------------------------------------
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
