@@ -104,6 +104,11 @@ SAMPLES: dict[str, tuple[dict[str, Any], protocol.Event]] = {
         {"event": "collect_report", "report": COLLECT_REPORT},
         protocol.CollectReport(COLLECT_REPORT),
     ),
+    "module_missing": (
+        {"event": "module_missing", "module": "hypothesis",
+         "importer": "/home/pyodide/project/tests/conftest.py", "nodeid": ""},
+        protocol.ModuleMissing("hypothesis", "/home/pyodide/project/tests/conftest.py", ""),
+    ),
     "test_started": (
         {"event": "test_started", "nodeid": NODEID,
          "location": ["tests/test_basic.py", 11, "test_pack[1]"], "timeout": 5},
@@ -308,9 +313,15 @@ def test_round_trip_of_the_inner_plugin(pytester: pytest.Pytester, inner: Module
     })
     messages = _inner_messages(inner, pytester.path)
     kinds = [json.loads(m)["event"] for m in messages]
-    assert set(kinds) == {"session_started", "collected", "collect_report", "session_finished", "done"}, (
+    assert set(kinds) == {"session_started", "module_missing", "collected", "collect_report",
+                          "session_finished", "done"}, (
         "a collection error stops the session before any test"
     )
+    (missing,) = [decode(m) for m in messages if json.loads(m)["event"] == "module_missing"]
+    assert isinstance(missing, protocol.ModuleMissing)
+    assert missing.module == "not_a_module_anywhere"
+    assert missing.importer.endswith("tests/test_broken.py")
+    assert missing.nodeid == "tests/test_broken.py"
     pytester.path.joinpath("tests", "test_broken.py").unlink()
     messages += _inner_messages(inner, pytester.path)
     kinds = [json.loads(m)["event"] for m in messages]
