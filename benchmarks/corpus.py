@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -144,6 +145,7 @@ class Options:
     native_python: str
     sources: dict[str, Path]
     reanalyze: bool = False
+    command: str = "python benchmarks/corpus.py"
 
 
 def _split(values: Sequence[str]) -> list[str]:
@@ -164,7 +166,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     ap.add_argument("--markdown", type=Path, default=None, metavar="FILE",
                     help="Also write the table and the differences as Markdown")
     ap.add_argument("--keep", action="store_true",
-                    help="Keep the native venvs in the work dir and reuse them on the next run")
+                    help="Keep the native venvs in the work dir and reuse them on the next run "
+                         "(downloads are always kept, checked against PyPI's sha256)")
     ap.add_argument("--native-python", default=sys.executable, metavar="PYTHON",
                     help="Python for the native venvs (default: this one, %(default)s)")
     ap.add_argument("--source", action="append", default=[], metavar="NAME=DIR",
@@ -189,9 +192,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         if not sep or not Path(directory).is_dir():
             ap.error(BAD_SOURCE.format(value=value))
         sources[canonicalize_name(name)] = Path(directory).resolve()
+    given = list(sys.argv[1:] if argv is None else argv)
     return Options(tuple(dict.fromkeys(chosen)) or PACKAGES,
                    tuple(r for r in ALL_RUNTIMES if r in runtimes) or ALL_RUNTIMES,
-                   a.workdir.resolve(), a.markdown, a.keep, a.native_python, sources, a.reanalyze)
+                   a.workdir.resolve(), a.markdown, a.keep, a.native_python, sources, a.reanalyze,
+                   shlex.join(["python", "benchmarks/corpus.py", *given]))
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -529,7 +534,7 @@ def render(reports: Sequence[PackageReport], opts: Options, seconds: float) -> s
     native = subprocess.run([opts.native_python, "-c", "import platform; print(platform.python_version())"],
                             capture_output=True, text=True).stdout.strip() or "?"
     out = ["# Real-world corpus", "",
-           f"`python benchmarks/corpus.py` on {time.strftime('%Y-%m-%d')}: pytest-pyodide-harness "
+           f"`{opts.command}` on {time.strftime('%Y-%m-%d')}: pytest-pyodide-harness "
            f"{pyodide_harness.__version__}, Pyodide {pyodide}"
            + "".join(f", {rt} {v}" for rt, v in versions.items())
            + f"; native: CPython {native} on {platform.system()} {platform.machine()}, "
@@ -543,15 +548,22 @@ def render(reports: Sequence[PackageReport], opts: Options, seconds: float) -> s
         out += ["", head, "",
                 f"wheel {rep.record.wheel or '?'} ({rep.record.kind}); suite from "
                 f"{rep.record.suite or '?'}; "
-                + ", ".join(f"{k} run {v:.0f}s" for k, v in rep.record.seconds.items())]
+                + ", ".join(f"{k} run {v:.0f}s" for k, v in rep.record.seconds.items())
+                + f"; outputs in {opts.workdir / 'out' / rep.package.slug}"]
         out += [f"- note: {n}" for n in rep.notes]
         out += [f"- PROBLEM: {p}" for p in rep.problems]
         out += difference_lines(rep, opts.runtimes)
     unexplained = sum(rep.unexplained() for rep in reports)
     problems = sum(len(rep.problems) for rep in reports)
-    out += ["", f"{len(reports)} packages in {seconds / 60:.1f} min; "
-                f"{sum(len(r.explained) for r in reports)} differences, {unexplained} unexplained, "
-                f"{problems} runs without results."]
+    sides: dict[str, float] = defaultdict(float)
+    for rep in reports:
+        for side, took in rep.record.seconds.items():
+            sides[side] += took
+    spent = ", ".join(f"{side} runs {took / 60:.1f} min" for side, took in sides.items())
+    when = (f"re-explained the outputs of the last run ({spent})" if opts.reanalyze
+            else f"{seconds / 60:.1f} min ({spent})")
+    out += ["", f"{len(reports)} packages, {when}; {sum(len(r.explained) for r in reports)} "
+                f"differences, {unexplained} unexplained, {problems} problems."]
     return "\n".join(out) + "\n"
 
 

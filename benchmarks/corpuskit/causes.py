@@ -83,8 +83,11 @@ RULES: tuple[Rule, ...] = (
     # Pyodide's CPython is built without subinterpreters (no _interpreters module).
     Rule("subinterpreters", r"(?i)subinterpreter|_interpreters|concurrent\.interpreters"),
     # The wasm stack is small; deep recursion and large allocations fail earlier than natively.
+    # A JS stack overflow reads "Maximum call stack size exceeded" in V8 (Node, Chromium) and
+    # "InternalError: too much recursion" in Firefox.
     Rule("memory and recursion limits",
          r"MemoryError|RecursionError|maximum recursion depth|Maximum call stack size exceeded"
+         r"|too much recursion"
          r"|memory access out of bounds|Cannot enlarge memory|Out of memory"),
     # The suite itself skips or expects failure on Emscripten / WebAssembly (bitarray: "Emcripten").
     Rule("skipped by the suite on Emscripten", r"(?i)\bems?cripten|wasm|webassembly|pyodide",
