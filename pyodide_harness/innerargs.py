@@ -95,7 +95,14 @@ def deselect_args(config: pytest.Config, runtime: str, runtimes: Sequence[str]) 
 
 def test_paths(config: pytest.Config) -> list[str]:
     """The positional arguments: paths and node ids relative to the rootdir, or with
-    ``--pyargs`` module names, which the runtime resolves in its own site-packages."""
+    ``--pyargs`` module names, which the runtime resolves in its own site-packages.
+
+    Paths pytest took from the ini's ``testpaths`` are not passed: the runtime's pytest
+    reads the same ini, and there an entry that names the package source (left out of
+    the test tree, ``testpaths = src/pkg tests``) is dropped as pytest drops a missing
+    one, instead of being an explicit path that is not found."""
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return []
     args = [str(a) for a in config.args]
     inv = config.invocation_params.dir
     if config.option.pyargs:

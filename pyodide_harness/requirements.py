@@ -180,11 +180,12 @@ def find_test_requirements(
     sources = []
     declared = _pyproject_test_source(root)
     if declared is not None:
-        sources.append(declared)
+        sources += _host_tools_apart(declared)
     test_file = _first_present(root, TEST_FILES, TEST_FILE_PATTERNS)
     if test_file is not None:
         found = read_requirements(test_file, project_root=root)
-        sources.append(RequirementSource(_display(test_file, root), found.requirements, found.notes))
+        sources += _host_tools_apart(
+            RequirementSource(_display(test_file, root), found.requirements, found.notes))
     if sources:
         return sources
     dev_file = _first_present(root, DEV_FILES, ())
@@ -221,6 +222,19 @@ def _first_present(root: Path, names: Sequence[str], patterns: Sequence[str]) ->
         if matches:
             return matches[0]
     return None
+
+
+def _host_tools_apart(source: RequirementSource) -> list[RequirementSource]:
+    """A found (not asked-for) source, with the linters and build tools some projects list
+    among their test requirements in a source of their own that is not strict: they are
+    installed when Pyodide can install them (a test may import mypy), and left out with a
+    note when not (more-itertools lists ruff, which has no Pyodide wheel)."""
+    kept, tools = _without_host_tools(source.requirements)
+    if not tools:
+        return [source]
+    tool_reqs = tuple(r for r in source.requirements if _is_host_tool(r))
+    return [RequirementSource(source.name, kept, source.notes, source.strict),
+            RequirementSource(f"{source.name} (host tools)", tool_reqs, (), strict=False)]
 
 
 def _is_host_tool(requirement: str) -> bool:

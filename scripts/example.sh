@@ -5,15 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+PY="$PWD/.venv/bin/python"
 mkdir -p example/dist
 cd example
 if ! ls dist/msgpack-1.2.4-*pyemscripten_2026_0_wasm32.whl >/dev/null 2>&1; then
-  python3 -m pip download -q --no-deps -d dist --only-binary=:all: \
+  "$PY" -m pip download -q --no-deps -d dist --only-binary=:all: \
     --platform pyemscripten_2026_0_wasm32 --python-version 3.14 --implementation cp \
     --abi cp314 msgpack==1.2.4
 fi
 if [ ! -d msgpack-1.2.4 ]; then
-  python3 -m pip download -q --no-deps --no-binary=:all: -d dist msgpack==1.2.4
+  "$PY" -m pip download -q --no-deps --no-binary=:all: -d dist msgpack==1.2.4
   tar xzf dist/msgpack-1.2.4.tar.gz
 fi
 wheel=$(ls "$PWD"/dist/msgpack-1.2.4-*pyemscripten_2026_0_wasm32.whl)
@@ -22,7 +23,7 @@ report="$(cd .. && pwd)/report"
 status=0
 # -c: msgpack's pyproject has no [tool.pytest] table, and this example lives inside the
 # harness's own checkout, whose pyproject pytest would otherwise find first.
-python3 -m pytest -c pyproject.toml "--pyodide-wheel=$wheel" test/ "--pyodide-report-dir=$report" \
+"$PY" -m pytest -c pyproject.toml "--pyodide-wheel=$wheel" test/ "--pyodide-report-dir=$report" \
   -p no:cacheprovider "$@" || status=$?
 echo
 if [ -f "$report/index.html" ]; then

@@ -58,7 +58,7 @@ def test_report_dir_holds_every_report(pytester: pytest.Pytester, project: tuple
     assert suite is not None
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["runtime"] == "node" and props["pyodide_version"] == "314.0.7"
-    assert props["wheel"] == wheel.name and len(props["wheel_sha256"]) == 64
+    assert props["wheel"] == wheel.name and len(props["wheel_sha256"] or "") == 64
     env = load_results(out).packages[0].runtimes[0].environment
     assert env["imported_from"].startswith("/lib/python3.14/site-packages/harnessdemo/")
     assert json.loads((out / "badge.json").read_text())["schemaVersion"] == 1
@@ -120,7 +120,8 @@ def test_ini_xfail_rules_per_runtime(pytester: pytest.Pytester, project: tuple[P
         '  "chromium tests/test_demo.py::test_prints_then_fails only in chromium",\n'
         ']\n'))
     result = harness(pytester, wheel, "-rfxX")
-    result.stdout.fnmatch_lines(["XFAIL tests/test_demo.py::test_raises[[]node[]] - boom is expected in Node"])
+    result.stdout.fnmatch_lines(
+        ["XFAIL tests/test_demo.py::test_raises[[]node[]] - boom is expected in Node"])
     result.stdout.fnmatch_lines(["FAILED tests/test_demo.py::test_prints_then_fails[[]node[]]*"])
 
 

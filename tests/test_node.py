@@ -18,6 +18,7 @@ from wheelfactory import make_wheel
 from pyodide_harness.availability import ADD_IT, BUILD_IT
 from pyodide_harness.reportdir import load_results
 from pyodide_harness.synthesis import PACKAGE_SHADOWED
+from pyodide_harness.wheelargs import RERUN_NOTE
 
 pytestmark = pytest.mark.node
 
@@ -285,3 +286,43 @@ def test_a_missing_test_dependency_is_named_with_its_fix(
     assert "tests/test_b.py)" in out
     assert "The index has no wheel of no_such_module_anywhere_xyz" in out
     assert " ".join(BUILD_IT.format(module="no_such_module_anywhere_xyz").split()) in out
+
+
+def test_a_wheel_outside_the_project_given_with_a_space_keeps_the_projects_rootdir(
+    pytester: pytest.Pytester, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cd sdist && pytest --pyodide-wheel ../wheelhouse/x.whl tests``: pytest picks its
+    rootdir before plugins load, from positional arguments, and took the wheel for one; the
+    harness runs pytest again with ``=``, so the rootdir is the one of a plain ``pytest tests``
+    (here sdist/, found by its setup.py: no config file at all, as in many sdists)."""
+    root = pytester.path
+    wheel = make_wheel(root / "wheelhouse", PACKAGE, "1.0",
+                       files={f"{PACKAGE}/__init__.py": "WHERE = 'wheel'\n"})
+    sdist = root / "sdist"
+    (sdist / "tests").mkdir(parents=True)
+    (sdist / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    (sdist / "tests" / "conftest.py").write_text(
+        "def pytest_addoption(parser):\n    parser.addoption('--runslow', action='store_true')\n")
+    (sdist / "tests" / "test_where.py").write_text(
+        "import os\n\ndef test_rootdir(pytestconfig):\n"
+        "    assert pytestconfig.getoption('runslow')\n"
+        "    assert os.path.exists(os.path.join(str(pytestconfig.rootpath), 'setup.py'))\n")
+    monkeypatch.chdir(sdist)
+    result = run("--pyodide-wheel", f"../wheelhouse/{wheel.name}", "tests", "--runslow")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"rootdir: {sdist}"])
+    assert RERUN_NOTE.split("{")[0] in result.stderr.str()
+
+
+def test_testpaths_naming_the_package_source_runs_like_pytest(
+    suite: Callable[..., Path], run: Run
+) -> None:
+    """sortedcontainers: ``testpaths = docs sortedcontainers tests``. The package source is
+    left out of the test tree (it would shadow the wheel); natively pytest drops a testpaths
+    entry that does not exist, and so does the runtime's pytest."""
+    wheel = suite({"tests/test_a.py": "def test_a():\n    pass\n",
+                   f"{PACKAGE}/__init__.py": "WHERE = 'source'\n"})
+    Path("pyproject.toml").write_text(
+        f'[tool.pytest.ini_options]\ntestpaths = ["{PACKAGE}", "tests"]\n')
+    result = run(f"--pyodide-wheel={wheel}")
+    result.assert_outcomes(passed=1)

@@ -44,7 +44,7 @@ def fake_node(tmp_path: Path,
         jspi = "--experimental-wasm-stack-switching" in argv
         return subprocess.CompletedProcess(argv, 0, "function" if jspi else "undefined", "")
 
-    monkeypatch.setattr(node.subprocess, "run", run)
+    monkeypatch.setattr(subprocess, "run", run)  # the module node.py runs Node through
     node.find_node.cache_clear()
     node._jspi_flags.cache_clear()
     yield binary, calls

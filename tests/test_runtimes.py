@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fixtureproject import EXPECTED, build_project
 
 from pyodide_harness.inputs import BROWSER_NOT_FOUND
 from pyodide_harness.items import split_host_nodeid
-from fixtureproject import EXPECTED, build_project
 
 pytestmark = [pytest.mark.node, pytest.mark.browser]
 
 RUNTIMES = ("chromium", "firefox", "node")
 
 
+Harness = Callable[..., pytest.RunResult]
+
+
 @pytest.fixture
-def harness(pytester: pytest.Pytester, harness_cache: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def harness(pytester: pytest.Pytester, harness_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
     monkeypatch.setenv("PYODIDE_HARNESS_CACHE", str(harness_cache))
 
     def run(*args: str) -> pytest.RunResult:
@@ -26,7 +30,9 @@ def harness(pytester: pytest.Pytester, harness_cache: Path, monkeypatch: pytest.
     return run
 
 
-def test_fixture_suite_in_every_runtime(pytester: pytest.Pytester, harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_fixture_suite_in_every_runtime(
+    pytester: pytest.Pytester, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, wheel = build_project(pytester.path)
     (project / "tests" / "test_where.py").write_text(
         "import pytest\n"
@@ -57,7 +63,8 @@ def test_fixture_suite_in_every_runtime(pytester: pytest.Pytester, harness, monk
 
 
 def test_msgpack_suite_in_all_three_runtimes(
-    msgpack_sdist: tuple[Path, Path], harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # type: ignore[no-untyped-def]
+    msgpack_sdist: tuple[Path, Path], harness: Harness, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     wheel, sdist = msgpack_sdist
     monkeypatch.chdir(sdist)
@@ -76,7 +83,9 @@ def test_msgpack_suite_in_all_three_runtimes(
         result.stdout.fnmatch_lines([f"test/test_*.py::*[[]{runtime}[]] PASSED*"])
 
 
-def test_missing_browser_is_a_clear_error(pytester: pytest.Pytester, harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_missing_browser_is_a_clear_error(
+    pytester: pytest.Pytester, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, wheel = build_project(pytester.path)
     monkeypatch.chdir(project)
     result = harness(f"--pyodide-wheel={wheel}", "--pyodide-runtime=chromium",

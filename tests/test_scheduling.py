@@ -193,7 +193,7 @@ class Worker:
 
     async def run(self, job: RuntimeJob, emit: Emit) -> None:
         self.runs += 1
-        self._inbox = inbox = asyncio.Queue()
+        self._inbox = inbox = asyncio.Queue[str]()
         assert job.options.skip == ()  # shared tests: the scheduler resumes, not the session
         await asyncio.sleep(self.delay)
         emit(protocol.Collected([protocol.CollectedItem(t, ("x", 0, t), []) for t in self.tests], [], {}))

@@ -11,7 +11,7 @@ report directory that the same events produce.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from pyodide_harness.wheels import WheelInfo, WheelIntake
 # The plugin imports these when a run starts: imported here first, they are the ones it
 # uses, whatever pytester restores of sys.modules after each in-process run.
 PRELOADED = (inputs, recording, terminal)
+ORIGINAL_CHECK_INPUTS = inputs.check_inputs
 A, B, C, D = (f"tests/test_s.py::test_{n}" for n in "abcd")
 ENV = {"runtime_version": "Node v24.0.0", "pyodide_version": "314.0.7", "jspi": "true"}
 
@@ -190,3 +191,31 @@ def test_a_runtime_that_dies_before_collecting_is_one_error(
     assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error, as pytest says it
     result.stdout.fnmatch_lines(["*ERROR collecting <node>*", "*Pyodide fatal error: boom*"])
     assert len(fake_host["node"].jobs) == 1  # not restarted
+
+
+def test_a_shell_expanded_glob_is_taken_like_the_quoted_one(
+    pytester: pytest.Pytester, fake_host: dict[str, FakeRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pytest --pyodide-wheel dist/*.whl`` reaches pytest as the option with the first file
+    and the others as positional arguments: all are wheels under test, and the native
+    build among them is skipped with a note, as for the quoted glob (issue 11)."""
+    from wheelfactory import make_wheel
+
+    native = make_wheel(pytester.path / "dist", "demo", tag="cp311-cp311-manylinux_2_17_x86_64")
+    pure = make_wheel(pytester.path / "dist", "demo", tag="py3-none-any")
+    seen: list[WheelIntake] = []
+    monkeypatch.setattr(inputs, "check_inputs", ORIGINAL_CHECK_INPUTS)
+    fake_prepare: Callable[..., Plan] = session.__dict__["prepare"]  # the fixture's fake
+
+    def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say: Any) -> Plan:
+        seen.append(intake)
+        return fake_prepare(config, settings, intake, say)
+
+    monkeypatch.setattr(session, "prepare", prepare)
+    fake_host["node"] = FakeRuntime("node", [*BOOT, collected(A), *passing(A), *END])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--pyodide-runtime=node",
+                                "--pyodide-wheel", "dist/" + native.name, "dist/" + pure.name)
+    result.assert_outcomes(passed=1)
+    (intake,) = seen
+    assert [w.path.name for w in intake.wheels] == [pure.name]
+    assert [p.name for p, _ in intake.skipped] == [native.name]
