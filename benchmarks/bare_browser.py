@@ -4,8 +4,8 @@ A page and a module worker served from 127.0.0.1 with COOP/COEP headers (the
 harness's ``Server``, used here only as a static file server), the browser
 launched by Playwright exactly as the issue describes, the worker booting
 Pyodide, installing the wheels by URL and calling pytest.main once. Marks from
-the worker are printed as ``bare: ...`` lines, so the benchmark times phases
-from outside the same way for the bare runners and for the harness.
+the worker (JSON) are printed as ``bare: <JSON>`` lines, so the benchmark times
+phases from outside the same way for the bare runners and for the harness.
 """
 
 from __future__ import annotations

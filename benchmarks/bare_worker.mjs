@@ -20,13 +20,13 @@ self.onmessage = async (e) => {
     const t1 = performance.now();
     await pyodide.loadPackage(job.wheels, { messageCallback: () => {}, checkIntegrity: false });
     const t2 = performance.now();
-    mark(`installed boot=${((t1 - t0) / 1000).toFixed(3)} install=${((t2 - t1) / 1000).toFixed(3)}`);
+    mark(JSON.stringify({ mark: "installed", boot: (t1 - t0) / 1000, install: (t2 - t1) / 1000 }));
     pyodide.FS.mkdirTree(job.root);
     pyodide.unpackArchive(new Uint8Array(archive), "zip", { extractDir: job.root });
     pyodide.registerJsModule("bench_bridge", { mark });
     pyodide.globals.set("_bench_job", JSON.stringify(job));
     const status = await pyodide.runPythonAsync(`${inner}\nmain(_bench_job)`);
-    mark(`done ${status} ${((performance.now() - t2) / 1000).toFixed(3)}`);
+    mark(JSON.stringify({ mark: "done", status, seconds: (performance.now() - t2) / 1000 }));
     postMessage({ result: { status, tail: output.slice(-10) } });
   } catch (err) {
     postMessage({ result: { status: -1, tail: [...output.slice(-10), `${err && err.stack ? err.stack : err}`] } });

@@ -22,13 +22,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
-from collections.abc import Iterable, Sequence
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from procs import run
-from runs import Run, environment, node_binary, parse_counts
+from procs import Result, run
+from runs import PROBLEMS_KEPT, Run, add_counts, environment, node_binary
 from subjects import Subject
 
 HERE = Path(__file__).resolve().parent
@@ -108,12 +111,50 @@ def setup(work: Path, dist: Path, deps: Iterable[Path], subjects: Sequence[Subje
     return Peer(python, peer_dist, tuple(w.name for w in wheels), PEER_VERSION)
 
 
-def peer_argv(peer: Peer, subject_paths: Sequence[str], runtime: str) -> list[str]:
+def peer_argv(peer: Peer, subject_paths: Sequence[str], runtime: str, junit: Path) -> list[str]:
     return [
         str(peer.python), "-m", "pytest", *PEER_PLUGINS, "-p", "no:cacheprovider",
         "-p", "peer_plugin", "--run-in-pyodide", f"--rt={PEER_RUNTIME[runtime]}",
-        f"--dist-dir={peer.dist}", *subject_paths,
+        f"--dist-dir={peer.dist}", f"--junitxml={junit}", *subject_paths,
     ]
+
+
+JUNIT_SEVERITY = ("passed", "skipped", "failed", "error")  # a test keeps the worst it shows
+
+
+def junit_outcomes(path: Path) -> tuple[dict[str, int], list[str]]:
+    """Tests per outcome in pytest's JUnit XML (its run's data, not its summary line),
+    and the first failures as "nodeid: message"."""
+    counts: dict[str, int] = {}
+    problems: list[str] = []
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return counts, problems
+    for case in root.iter("testcase"):
+        found = "passed"
+        for child in case:
+            tag = {"failure": "failed", "error": "error", "skipped": "skipped"}.get(child.tag)
+            if tag is not None and JUNIT_SEVERITY.index(tag) > JUNIT_SEVERITY.index(found):
+                found = tag
+                if tag in ("failed", "error") and len(problems) < PROBLEMS_KEPT:
+                    name = f"{case.get('classname', '')}::{case.get('name', '')}"
+                    problems.append(f"{name}: {child.get('message', '')[:200]}")
+        add_counts(counts, {found: 1})
+    return counts, problems
+
+
+def _run_with_junit(argv_of: Callable[[Path], list[str]],
+                    **kwargs: Any) -> tuple[Result, dict[str, int], list[str]]:
+    """Run with a JUnit XML file in a scratch directory; its outcomes, read before it goes."""
+    scratch = Path(tempfile.mkdtemp(prefix="bench-peer-"))
+    try:
+        junit = scratch / "junit.xml"
+        result = run(argv_of(junit), **kwargs)
+        counts, problems = junit_outcomes(junit)
+        return result, counts, problems
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def peer_env(peer: Peer, cache: Path, links: Sequence[str]) -> dict[str, str]:
@@ -131,11 +172,10 @@ def _links(paths: Iterable[str]) -> list[str]:
 
 def run_peer(peer: Peer, subject: Subject, runtime: str, cache: Path, *,
              timeout: float = 3600.0, pss: bool = False, echo: bool = False) -> Run:
-    result = run(peer_argv(peer, subject.paths, runtime), cwd=subject.root,
-                 env=peer_env(peer, cache, _links(subject.paths)), timeout=timeout, pss=pss, echo=echo)
-    run_ = Run("pytest-pyodide", subject.name, (runtime,), result)
-    run_.counts = parse_counts([line.text for line in result.lines])
-    return run_
+    result, counts, problems = _run_with_junit(
+        lambda junit: peer_argv(peer, subject.paths, runtime, junit), cwd=subject.root,
+        env=peer_env(peer, cache, _links(subject.paths)), timeout=timeout, pss=pss, echo=echo)
+    return Run("pytest-pyodide", subject.name, (runtime,), result, counts=counts, problems=problems)
 
 
 CANARY = '''
@@ -169,6 +209,7 @@ def canary(peer: Peer, subject: Subject, runtime: str, cache: Path, work: Path,
     (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
     package = subject.top_level[0]
     (root / "tests" / "test_canary.py").write_text(textwrap.dedent(CANARY.format(package=package)))
-    result = run(peer_argv(peer, ["tests"], runtime), cwd=root,
-                 env=peer_env(peer, cache, ["tests"] if workaround else []), timeout=600)
-    return parse_counts([line.text for line in result.lines])
+    _result, counts, _problems = _run_with_junit(
+        lambda junit: peer_argv(peer, ["tests"], runtime, junit), cwd=root,
+        env=peer_env(peer, cache, ["tests"] if workaround else []), timeout=600)
+    return counts

@@ -5,7 +5,10 @@ pytest-pyodide alike, so they are measured the same way:
 
 - wall time: ``time.perf_counter()`` from just before ``Popen`` to the exit status;
 - output: stdout and stderr merged, each line stamped with the seconds since spawn
-  when the parent read it (the children run with ``PYTHONUNBUFFERED=1``);
+  when the parent read it (the children run with ``PYTHONUNBUFFERED=1``); kept for
+  the bare runners' JSON marks and to show a failed run's tail;
+- ``spawned``: ``time.monotonic()`` at spawn, so stamps a run's own hooks take on
+  that clock (``bench_hooks.py``) become seconds since spawn;
 - memory: a sampler thread walks the command's process tree through ``/proc``
   every ``interval`` seconds and sums, per kind of process (host, node, chromium,
   firefox, Playwright driver, helpers), either ``VmRSS`` from ``status`` (cheap;
@@ -60,6 +63,7 @@ class Result:
     memory: Memory
     timed_out: bool = False
     cpu: float | None = None  # CPU seconds of the whole process tree (cgroup), if measurable
+    spawned: float = 0.0  # time.monotonic() just before the spawn: stamps from the run's hooks
 
     def output(self, last: int | None = None) -> str:
         chosen = self.lines if last is None else self.lines[-last:]
@@ -257,6 +261,7 @@ def run(
     full_env["PYTHONUNBUFFERED"] = "1"
     lines: list[Line] = []
     account = CpuAccount()
+    spawned = time.monotonic()
     start = time.perf_counter()
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
@@ -295,4 +300,4 @@ def run(
             os.killpg(proc.pid, signal.SIGKILL)
         cpu = account.seconds()
         account.remove()
-    return Result(list(argv), returncode, wall, lines, sampler.memory, timed_out, cpu)
+    return Result(list(argv), returncode, wall, lines, sampler.memory, timed_out, cpu, spawned)

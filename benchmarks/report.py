@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from runs import Run, test_outcomes
+from runs import Run, junit_categories
 
 WALL_BOUND = 1.10
 PER_TEST_BOUND_MS = 1.0
@@ -295,7 +295,7 @@ class Report:
                 harness = self.r.select("harness", subject, [rt])
                 p, h = med_of(peer, lambda r: r.wall), med_of(harness, lambda r: r.wall)
                 same = "yes" if peer and harness and (
-                    test_outcomes(peer[0].counts) == test_outcomes(harness[0].counts)) else "**no**"
+                    junit_categories(peer[0].counts) == junit_categories(harness[0].counts)) else "**no**"
                 rows.append([subject, rt, s(p), s(h), s(ratio(p, h)), outcomes(peer), outcomes(harness),
                              f"same outcomes: {same}"])
         return table(["subject", "runtime", "pytest-pyodide wall s", "harness wall s", "speed-up",
@@ -328,7 +328,7 @@ class Report:
                          else s(self.wall("harness", subject, [rt], f"workers={n}")) for n in WORKER_COUNTS]
                 runs_ = [r for n in WORKER_COUNTS
                          for r in self.r.select("harness", subject, [rt], f"workers={n}")[:1]]
-                same = {frozenset(test_outcomes(r.counts).items()) for r in runs_}
+                same = {frozenset(r.counts.items()) for r in runs_}
                 rows.append([subject, rt, *walls,
                              *(x for _n, x in self._speedups(subject, rt)[1:]),
                              outcomes(runs_[:1]) + ("" if len(same) <= 1 else " (**differ by count**)")])

@@ -342,14 +342,13 @@ class Bench:
             for rt in self.o.runtimes:
                 bare = self.results.select("bare", subject.name, [rt])
                 harness = self.results.select("harness", subject.name, [rt])
-                if bare and harness and runs.test_outcomes(bare[0].counts) != runs.test_outcomes(
-                        harness[0].counts):
+                if bare and harness and bare[0].counts != harness[0].counts:
                     self.results.notes.append(
                         f"{subject.name} on {rt}: bare outcomes {bare[0].counts} differ from the "
                         f"harness's {harness[0].counts}; bare: {bare[0].first_problem()}; "
                         f"harness: {harness[0].first_problem()}")
                 peer = self.results.select("pytest-pyodide", subject.name, [rt])
-                if peer and harness and runs.test_outcomes(peer[0].counts) != runs.test_outcomes(
+                if peer and harness and runs.junit_categories(peer[0].counts) != runs.junit_categories(
                         harness[0].counts):
                     self.results.notes.append(
                         f"pytest-pyodide on {subject.name}, {rt}: outcomes {peer[0].counts}, the "
@@ -358,8 +357,8 @@ class Bench:
     def save_raw(self) -> None:
         raw = [{"variant": t.variant, "rep": t.rep, "kind": t.run.kind, "subject": t.run.subject,
                 "runtimes": list(t.run.runtimes), "wall": t.run.wall, "ok": t.run.ok,
-                "counts": t.run.counts, "returncode": t.run.result.returncode,
-                "phases": {k: {**v.__dict__, "launch": v.launch} for k, v in t.run.phases.items()},
+                "counts": t.run.counts, "problems": t.run.problems, "returncode": t.run.result.returncode,
+                "phases": {k: {**v.__dict__, "ready": v.ready} for k, v in t.run.phases.items()},
                 "memory": {"peak": t.run.result.memory.peak, "pss": t.run.result.memory.pss,
                            "root_hwm": t.run.result.memory.root_hwm},
                 "argv": t.run.result.argv}
@@ -381,11 +380,16 @@ def _dist_version(name: str) -> str:
 METHOD = """\
 ## What each figure measures
 
-All times are seconds of wall-clock time, medians over the repetitions, taken
-from outside: the benchmark starts each run as a process, stamps every output
-line with the time since spawn when it reads it, and records the exit. The
-harness (`python -m pytest --pyodide-wheel=... --pyodide-runtime=...`) and the
-bare runners are timed the same way.
+All times are seconds of wall-clock time, medians over the repetitions. The
+benchmark starts each run as a process and times it from spawn to exit. No
+figure comes from text printed for people: the harness (`python -m pytest
+--pyodide-wheel=... --pyodide-runtime=... --pyodide-report-dir=...`) is read
+from its `results.json` (outcomes, and each runtime's launch, boot, install,
+collection and run seconds) and from two stamps a hook plugin
+(`benchmarks/bench_hooks.py`, on the harness's `pytest_pyodide_runtime_started`
+and `..._finished` hooks) takes on the benchmark's monotonic clock; the bare
+runners print JSON marks the benchmark stamps with the time since spawn when
+it reads them; pytest-pyodide is read from its JUnit XML.
 
 - **bare limit**: `benchmarks/bare_node.mjs` (Node 24 with
   `--experimental-wasm-stack-switching`) or `benchmarks/bare_browser.py`
@@ -399,22 +403,25 @@ bare runners are timed the same way.
   `pyodide_harness.dependencies.resolve` (not timed); the harness resolves them
   itself, in its wall time.
 - **wall**: spawn to exit of the whole command.
-- **prep** (harness only): spawn to the line `started <runtimes>`: Python and
-  pytest start-up, the Pyodide cache lookup, dependency resolution from the
-  wheel cache, the test-tree zip.
-- **launch**: start of the runtime to the start of `loadPyodide`, computed as
-  (runtime ready - prep - boot - install): the Node process or browser, page and
-  worker, loading `pyodide.mjs` and the test files.
+- **prep** (harness only): spawn to the runtime's start (the
+  `pytest_pyodide_runtime_started` stamp): Python and pytest start-up, the
+  Pyodide cache lookup, dependency resolution from the wheel cache, the
+  test-tree zip.
+- **launch**: start of the runtime to the start of `loadPyodide` (results.json's
+  `launch`: runtime ready - start - boot - install; bare: the `installed` mark's
+  arrival - boot - install): the Node process or browser, page and worker,
+  loading `pyodide.mjs` and the test files.
 - **boot**, **install**: `loadPyodide` and `loadPackage` as measured inside the
-  runtime (the harness prints them with 0.1 s resolution).
-- **collect**: runtime ready to collection over (harness: the `collected N
-  items` line; bare: a `pytest_collection_finish` mark): unpacking the tests,
+  runtime.
+- **collect**: runtime ready to collection over (harness: results.json's
+  `collection`; bare: a `pytest_collection_finish` mark): unpacking the tests,
   importing pytest, collecting; for the harness also sending the items to the
   host and making its items.
 - **execute**: collection over to the runtime's session done as the host
-  reports it (`<runtime> N/N done`), i.e. including the host's handling of every
+  sees it (results.json's `run`), i.e. including the host's handling of every
   test's events.
-- **teardown**: session done to process exit.
+- **teardown**: session done (the `pytest_pyodide_runtime_finished` stamp) to
+  process exit: closing the runtimes, writing the reports, pytest's summary.
 - **x bare**: harness wall / bare wall, per subject and runtime.
 - **per-test overhead**: (harness wall - bare wall) / N for the synthetic
   suites; the marginal column, (gap at N - gap at the previous N) / (N - previous
