@@ -15,6 +15,10 @@ STARTUP_BOUND = 1.2
 PEER_SPEEDUP_BOUND = 4.0
 WORKER_COUNTS = (1, 2, 4)
 MEMORY_KINDS = ("host", "driver", "node", "chromium", "firefox", "helper")
+# compare.py's section of BENCHMARKS.md lies between these; run.py keeps it when it rewrites the file.
+COMPARE_BEGIN = "<!-- compare.py: begin -->"
+COMPARE_END = "<!-- compare.py: end -->"
+COMPARE_BEFORE = "## Machine and versions"  # where a first comparison goes
 
 
 @dataclass(frozen=True)
@@ -340,3 +344,23 @@ class Report:
                           f"`--pyodide-workers` at the core count ({c.cores}) and the run would repeat "
                           f"the {c.cores}-worker one."]
         return lines
+
+
+def compare_section(text: str) -> str | None:
+    """compare.py's section of a BENCHMARKS.md text (markers included), if it has one."""
+    begin, end = text.find(COMPARE_BEGIN), text.find(COMPARE_END)
+    if begin < 0 or end < begin:
+        return None
+    return text[begin:end + len(COMPARE_END)]
+
+
+def splice_compare(text: str, section: str) -> str:
+    """``text`` with its comparison section replaced by ``section`` (or, the first time,
+    put before the machine table, or at the end)."""
+    old = compare_section(text)
+    if old is not None:
+        return text.replace(old, section.strip())
+    at = text.find(COMPARE_BEFORE)
+    if at < 0:
+        return text.rstrip("\n") + "\n\n" + section.strip() + "\n"
+    return text[:at] + section.strip() + "\n\n" + text[at:]

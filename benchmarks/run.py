@@ -495,7 +495,9 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     bench = Bench(opts)
     text = bench.run()
     out(text)
-    opts.output.write_text(text + "\n", encoding="utf-8")
+    before = opts.output.read_text(encoding="utf-8") if opts.output.is_file() else ""
+    kept = report.compare_section(before)  # compare.py's figures stay until it is run again
+    opts.output.write_text((report.splice_compare(text, kept) if kept else text) + "\n", encoding="utf-8")
     say(f"written: {opts.output}")
     return 0
 
