@@ -47,7 +47,7 @@ class _Marks:
         if found in ("failed", "error") and len(self.problems) < PROBLEMS_KEPT:
             crash = getattr(report.longrepr, "reprcrash", None)
             message = crash.message if crash is not None else str(report.longrepr).strip()
-            self.problems.append(f"{nodeid}: {message.splitlines()[-1] if message else ''}")
+            self.problems.append(f"{nodeid}: {message.splitlines()[0] if message else ''}")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -38,6 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import report
 import runs
@@ -51,6 +52,7 @@ DEFAULT_REF = "f2b8071"  # main before the host-side redesign of issue 13
 DEFAULT_TESTS = 1000
 SANDBOX_OFF = ("--pyodide-sandbox=off",)
 RUN_TIMEOUT = 900.0
+T = TypeVar("T")
 
 NOT_A_COMMIT = "{ref!r} is not a commit of {repo}; pass a commit, tag or branch that `git rev-parse` knows"
 INSTALL_FAILED = (
@@ -197,7 +199,7 @@ def measure(side: Side, case: Case, rep: int, echo: bool) -> Sample:
     return Sample(case.name, side.label, rep, run.wall, run.result.cpu, run.counts, timings)
 
 
-def interleave(sides: Sequence[Side], rep: int) -> list[Side]:
+def interleave(sides: Sequence[T], rep: int) -> list[T]:
     """Every repetition flips the order, so neither side always goes first."""
     return list(sides) if rep % 2 == 0 else list(reversed(sides))
 
