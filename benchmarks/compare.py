@@ -98,6 +98,7 @@ class Sample:
     wall: float
     cpu: float | None
     counts: dict[str, int]
+    host_cpu: float | None = None  # the harness's own Python process (procs.Memory.root_cpu)
     timings: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
@@ -196,7 +197,8 @@ def measure(side: Side, case: Case, rep: int, echo: bool) -> Sample:
         raise SystemExit(NO_OUTCOMES.format(side=side.label, case=case.name, code=run.result.returncode))
     timings = {rt: {"launch": p.launch, "boot": p.boot, "install": p.install, "collect": p.collect,
                     "execute": p.execute} for rt, p in run.phases.items()}
-    return Sample(case.name, side.label, rep, run.wall, run.result.cpu, run.counts, timings)
+    return Sample(case.name, side.label, rep, run.wall, run.result.cpu, run.counts,
+                  run.result.memory.root_cpu or None, timings)
 
 
 def interleave(sides: Sequence[T], rep: int) -> list[T]:
@@ -241,9 +243,12 @@ def comparison_table(samples: Sequence[Sample], cases: Sequence[Case]) -> list[s
         rows.append([case.subject.name, "+".join(case.runtimes),
                      spread(values(samples, case.name, "old")), spread(values(samples, case.name, "new")),
                      spread(ratios), spread(values(samples, case.name, "old", "cpu"), 1),
-                     spread(values(samples, case.name, "new", "cpu"), 1), spread(cpu), str(len(ratios))])
+                     spread(values(samples, case.name, "new", "cpu"), 1), spread(cpu),
+                     spread(values(samples, case.name, "old", "host_cpu"), 1),
+                     spread(values(samples, case.name, "new", "host_cpu"), 1), str(len(ratios))])
     return table(["subject", "runtimes", "old wall s", "new wall s", "new/old wall",
-                  "old CPU s", "new CPU s", "new/old CPU", "pairs"], rows)
+                  "old CPU s", "new CPU s", "new/old CPU", "old host CPU s", "new host CPU s",
+                  "pairs"], rows)
 
 
 def sandbox_table(samples: Sequence[Sample], cases: Sequence[Case]) -> list[str]:
@@ -290,7 +295,9 @@ def render(opts: Options, old: Side, new: Side, samples: Sequence[Sample], cases
         f"{opts.repeat} pairs; every run wrote a report directory. Figures are medians, with "
         "(min-max) across the repetitions; new/old is taken pair by pair, then its median. "
         "Wall = the whole command, spawn to exit; CPU = the CPU seconds of its whole process "
-        "tree (browsers included). Node runs sandboxed by default on the new side; the old "
+        "tree (browsers included); host CPU = those of the harness's own Python process "
+        "(sampled every 0.25 s, so up to 0.25 s of its end is missed, alike on both sides). "
+        "Node runs sandboxed by default on the new side; the old "
         "side has no sandbox.", "",
         *comparison_table(samples, cases), "",
         "Node's sandbox (new side, `--pyodide-sandbox=off` run in the same pairs; steps from "

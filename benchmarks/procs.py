@@ -17,7 +17,9 @@ pytest-pyodide alike, so they are measured the same way:
   processes that map them, so sums of a process tree are meaningful; costs a
   page-table walk per process, so timed runs do not use it). The figure is the
   largest sum seen. For the root process the kernel's own high-water mark
-  ``VmHWM`` is kept as well (exact, not sampled; read until the process exits).
+  ``VmHWM`` is kept as well (exact, not sampled; read until the process exits),
+  and its own CPU seconds (``stat``'s utime + stime, children excluded: for the
+  harness, the host's work alone) as of the last sample.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Memory:
     peak: dict[str, float] = field(default_factory=dict)  # kind -> max over samples of sum(VmRSS or Pss)
     pss: bool = False
     root_hwm: float = 0.0  # VmHWM of the root process (kernel high-water mark)
+    root_cpu: float = 0.0  # CPU seconds of the root process itself (its last sample)
     samples: int = 0
 
     def get(self, kind: str) -> float | None:
@@ -103,6 +106,18 @@ def _pss_kib(pid: int) -> int | None:
         if line.startswith("Pss:"):
             return int(line.split()[1])
     return None
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu(pid: int) -> float | None:
+    """User + system seconds of the process itself (not its children), from ``stat``."""
+    text = _read(f"/proc/{pid}/stat")
+    if text is None:
+        return None
+    fields = text[text.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS if len(fields) > 12 else None
 
 
 def _ppid(pid: int) -> int | None:
@@ -195,6 +210,9 @@ class TreeSampler:
             totals[kind] = totals.get(kind, 0) + rss
             if pid == self.root:
                 self.memory.root_hwm = max(self.memory.root_hwm, hwm / KIB_PER_MIB)
+                own = _own_cpu(pid)
+                if own is not None:
+                    self.memory.root_cpu = max(self.memory.root_cpu, own)
         for kind, kib in totals.items():
             mib = kib / KIB_PER_MIB
             self.memory.peak[kind] = max(self.memory.peak.get(kind, 0.0), mib)
