@@ -1,4 +1,5 @@
-"""The ``pyodide-harness`` command: merge shards, re-render reports, badges, baselines.
+"""The ``pyodide-harness`` command: merge shards, re-render reports, badges, baselines,
+and ``pyodide_xfail`` lines for the failures of a run (``xfails``).
 
 Everything here works from ``results.json`` alone, so CI can run tests in shards or
 per wheel and put one report together afterwards without Pyodide or a browser.
@@ -18,8 +19,9 @@ from typing import NoReturn
 from pyodide_harness import __version__
 from pyodide_harness.errors import EXIT_OK, EXIT_USAGEERROR, HarnessError
 from pyodide_harness.reportdir import load_results, results_path
-from pyodide_harness.reports import write_badges, write_reports
+from pyodide_harness.reports import fill_causes, write_badges, write_reports
 from pyodide_harness.results import ERROR, FAILED, Results, merge_results
+from pyodide_harness.xfails import render_toml, xfail_entries
 
 PROG = "pyodide-harness"
 BASELINE_SCHEMA = "pyodide-harness-baseline"
@@ -34,6 +36,7 @@ CANNOT_WRITE = "cannot write {path}: {error}; choose a directory you can write t
 MERGE_NOTE = "note: {note}"
 WROTE = "wrote {count} files to {out_dir}"
 WROTE_BASELINE = "wrote {path} ({count} failing tests)"
+XFAILS_NOTE = "note: {note}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("-o", "--output", metavar="FILE", type=Path,
                           default=Path(BASELINE_FILENAME),
                           help=f"Where to write the baseline (default: {BASELINE_FILENAME})")
+
+    xfails = commands.add_parser(
+        "xfails",
+        help="Print pyodide_xfail lines that turn the current failures into expected failures",
+        description="Print a pyodide_xfail block for pyproject.toml's [tool.pytest.ini_options]: "
+        "one 'RUNTIME TEST-ID CAUSE' line per failing test, grouped by cause ('*' for a test "
+        "failing in every runtime of the run). Pasted, the next run counts these tests as "
+        "expected failures. What it cannot cover (tests never run, collection errors, "
+        "runtime errors) is named on stderr",
+    )
+    xfails.add_argument("results", metavar="REPORT_DIR", type=Path,
+                        help="A report directory, or the results.json in one")
     return parser
 
 
@@ -165,7 +180,18 @@ def _baseline(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"merge": _merge, "report": _report, "badge": _badge, "baseline": _baseline}
+def _xfails(args: argparse.Namespace) -> int:
+    results = fill_causes(load_results(args.results))
+    entries, notes = xfail_entries(results)
+    text = render_toml(results, entries, notes)
+    for note in notes:
+        print(XFAILS_NOTE.format(note=note), file=sys.stderr)
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+COMMANDS = {"merge": _merge, "report": _report, "badge": _badge, "baseline": _baseline,
+            "xfails": _xfails}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,7 +38,8 @@ them later (``pyodide-harness report``) or to merge shards
                   "duration": 0.01,      # seconds, summed over phases
                   "longrepr": "",        # traceback text or skip reason
                   "sections": [["Captured stdout call", "..."]],
-                  "message": ""          # one line: reason or exception line
+                  "message": "",         # one line: reason or exception line
+                  "cause": "sockets"     # failing tests only (optional): see causes.py
                 }
               ]
             }
@@ -68,7 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from pyodide_harness import __version__
+from pyodide_harness import __version__, causes
 from pyodide_harness.compat import assert_never
 from pyodide_harness.errors import HarnessError
 
@@ -147,10 +148,11 @@ class TestResult:
     longrepr: str = ""
     sections: list[tuple[str, str]] = field(default_factory=list)
     message: str = ""
+    cause: str | None = None  # failing tests: a name of causes.CAUSES; None: unknown
 
     def to_json(self) -> dict[str, Any]:
-        """The ``tests[]`` entry of results.json."""
-        return {
+        """The ``tests[]`` entry of results.json (``cause`` only when there is one)."""
+        data = {
             "nodeid": self.nodeid,
             "outcome": self.outcome,
             "phase": self.phase,
@@ -159,6 +161,9 @@ class TestResult:
             "sections": [[title, text] for title, text in self.sections],
             "message": self.message,
         }
+        if self.cause is not None:
+            data["cause"] = self.cause
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TestResult:
@@ -171,6 +176,7 @@ class TestResult:
             longrepr=_str(data.get("longrepr", "")),
             sections=[(_str(title), _str(text)) for title, text in data.get("sections", [])],
             message=_str(data.get("message", "")),
+            cause=None if data.get("cause") is None else _str(data["cause"]),
         )
 
 
@@ -752,6 +758,7 @@ class ResultsBuilder:
                         dict(run.timings), list(run.restarts), dict(run.instances),
                     )
                 )
+                causes.fill_run(runtimes[-1])
             packages.append(
                 PackageRun(
                     package.name, package.version, package.wheel, package.wheel_sha256,
@@ -867,7 +874,7 @@ def merge_results(inputs: Sequence[tuple[str, Results]]) -> tuple[Results, list[
                 for test in run.tests:
                     copy = TestResult(
                         test.nodeid, test.outcome, test.phase, test.duration, test.longrepr,
-                        list(test.sections), test.message,
+                        list(test.sections), test.message, test.cause,
                     )
                     if test.nodeid not in index:
                         index[test.nodeid] = (len(target_run.tests), source)

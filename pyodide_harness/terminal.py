@@ -13,7 +13,8 @@ What a pytest user expects to see:
   TTY as a status line written straight to the terminal and erased before pytest
   writes again, in CI as a line at most every ``CI_EVERY`` seconds;
 * at the end, the gate's verdict and a table: runtime, versions, outcomes, boot
-  and total time.
+  and total time; then, per runtime with failures, what they come from:
+  ``node: 20 failed: 17 sockets, 2 recursion, 1 threads`` (``causes.py``).
 
 Counts come from ``pytest_report_teststatus``, the same categories pytest's
 summary line counts, so what the status says and what the summary says agree.
@@ -28,8 +29,9 @@ from typing import Any, TextIO
 
 import pytest
 
+from . import causes
 from .gate import Gate
-from .items import host_nodeid, split_host_nodeid
+from .items import crash_message, host_nodeid, split_host_nodeid
 from .settings import Settings
 
 CI_EVERY = 30.0  # seconds between progress lines when the output is not a terminal
@@ -37,6 +39,7 @@ RESTARTING = "{runtime}: restarting ({attempt}/{cap}) after: {reason}"
 CRASHED = "{runtime}: {reason}"
 PREFIX = "pyodide-harness: "
 COLUMNS = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")  # pytest's categories
+CAUSES_LINE = "{runtime}: {counts}: {causes}"
 
 
 class HarnessTerminal:
@@ -56,6 +59,8 @@ class HarnessTerminal:
         self.counts: dict[str, Counter[str]] = {}  # runtime -> category -> reports
         self.seconds: dict[str, float] = {}  # runtime -> wall time of its slowest instance
         self.restarts: Counter[str] = Counter()
+        self.failing: dict[str, dict[str, tuple[str, str | None]]] = {}  # runtime -> test -> (kind, cause)
+        self.stopped: set[str] = set()  # runtimes that stopped for good after a crash
         self._started = time.monotonic()
         self._last_line = time.monotonic()
         self._status_shown = False
@@ -166,6 +171,35 @@ class HarnessTerminal:
         category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
         if category:
             self.counts.setdefault(runtime, Counter())[category] += 1
+        if report.failed:
+            self._failing(runtime, report)
+
+    def _failing(self, runtime: str, report: pytest.TestReport) -> None:
+        """Note a test's first failing report, and its cause (from the same structured
+        message and text that results.json keeps)."""
+        tests = self.failing.setdefault(runtime, {})
+        nodeid = str(getattr(report, "pyodide_nodeid", report.nodeid))
+        if nodeid in tests:
+            return
+        if getattr(report, "pyodide_not_run", False):
+            tests[nodeid] = ("not run", causes.CRASH if runtime in self.stopped else None)
+        else:
+            cause = causes.cause_of(crash_message(report), report.longreprtext, report.when)
+            tests[nodeid] = ("failed" if report.when == "call" else "error", cause)
+
+    def causes_line(self, runtime: str) -> str | None:
+        """``node: 19 failed, 1 error: 12 sockets, 5 threads, 3 unknown``, or None."""
+        tests = self.failing.get(runtime)
+        if not tests:
+            return None
+        kinds = Counter(kind for kind, _ in tests.values())
+        named = Counter(causes.cause_name(cause) for _, cause in tests.values())
+        order = sorted(named, key=lambda name: (name == causes.UNKNOWN, -named[name], name))
+        return CAUSES_LINE.format(
+            runtime=runtime,
+            counts=", ".join(f"{kinds[kind]} {kind}" for kind in ("failed", "error", "not run")
+                             if kinds[kind]),
+            causes=", ".join(f"{named[name]} {name}" for name in order))
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         found = split_host_nodeid(nodeid, tuple(self.total))
@@ -203,6 +237,10 @@ class HarnessTerminal:
         for row in rows:
             cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
             tr.write_line("  ".join(cells).rstrip())
+        for runtime in dict.fromkeys(self.runtime_of.values()):
+            line = self.causes_line(runtime)
+            if line is not None:
+                tr.write_line(line)
 
     # -- the harness's hooks -----------------------------------------------------------------
     def pytest_pyodide_runtime_started(self, runtime: str, instance: str) -> None:
@@ -236,6 +274,8 @@ class HarnessTerminal:
 
     def pytest_pyodide_runtime_crashed(self, runtime: str, instance: str, reason: str,
                                        will_restart: bool, attempt: int) -> None:
+        if not will_restart and not self._collecting:
+            self.stopped.add(runtime)
         if will_restart:
             self.restarts[runtime] += 1
             self.say(RESTARTING.format(runtime=instance, attempt=attempt,

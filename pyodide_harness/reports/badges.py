@@ -1,10 +1,21 @@
 """README badges: ``badge.svg`` overall, ``badge-<runtime>.svg``, and a shields.io endpoint.
 
-The overall badge counts runtimes: a runtime passes when every package ran tests in it
-and none failed, errored or was left unrun (skips and expected failures do not count
-against it) and the runtime reported no errors of its own. Per-runtime badges show the
-share of tests that did not fail. The SVG is written by hand (shields.io's flat style)
-so no network or extra dependency is needed; text widths are estimated from the text.
+Every badge says the same two things, over all runtimes (``badge.svg``) or one
+(``badge-<runtime>.svg``): the pass rate, and by its colour the verdict.
+
+* The pass rate is the share of the tests that ran (all but the skipped) which passed:
+  ``96% passing``. Expected failures count as not passing, so accepting failures with
+  ``pyodide_xfail`` or a baseline never raises it.
+* The colour is the CI gate's verdict: ``brightgreen`` when no test failed, errored or
+  was left unrun and no runtime reported an error of its own (expected failures are
+  fine: known failures only is green), ``yellow`` when the gate fails but at least half
+  of the tests pass, ``red`` when fewer pass or a runtime ran no test at all, and
+  ``lightgrey`` when nothing ran. Runtime errors are added to the message.
+
+The overall badge used to count runtimes with no failure at all ("0/3 runtimes", red),
+which said nothing of a package passing 96% in every runtime (issue 15). The SVG is
+written by hand (shields.io's flat style) so no network or extra dependency is needed;
+text widths are estimated from the text.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyodide_harness.reports.junit import safe_filename, xml_safe
-from pyodide_harness.results import BAD_OUTCOMES, Results, RuntimeRun
+from pyodide_harness.results import PASSED, SKIPPED, XPASSED, Results, RuntimeRun
 
 COLORS = {
     "brightgreen": "#4c1",
@@ -114,41 +125,52 @@ def pyodide_label(results: Results) -> str:
     return "pyodide"
 
 
-def _runs(results: Results, runtime: str) -> list[RuntimeRun]:
+def _runs(results: Results, runtime: str | None = None) -> list[RuntimeRun]:
     return [run for package in results.packages for run in package.runtimes
-            if run.runtime == runtime]
+            if runtime is None or run.runtime == runtime]
 
 
-def overall_badge(results: Results) -> Badge:
-    """``pyodide 314 | 2/3 runtimes``: green when all pass, red when none do."""
-    runtimes = results.runtime_names()
-    if not runtimes:
-        return Badge(pyodide_label(results), "no runs", "lightgrey")
-    passing = sum(all(run.passing for run in _runs(results, name)) for name in runtimes)
-    color = "brightgreen" if passing == len(runtimes) else "red" if passing == 0 else "yellow"
-    return Badge(pyodide_label(results), f"{passing}/{len(runtimes)} runtimes", color)
+def pass_rate(runs: list[RuntimeRun]) -> tuple[int, int]:
+    """``(passed, ran)`` over *runs*: tests that passed (or passed unexpectedly) and
+    tests that were not skipped."""
+    passed = ran = 0
+    for run in runs:
+        for test in run.tests:
+            if test.outcome != SKIPPED:
+                ran += 1
+                passed += test.outcome in (PASSED, XPASSED)
+    return passed, ran
 
 
-def runtime_badge(results: Results, runtime: str) -> Badge:
-    """``pyodide 314 node | 97% passing``: the share of tests that did not fail there."""
-    runs = _runs(results, runtime)
-    label = f"{pyodide_label(results)} {runtime}"
-    total = sum(len(run.tests) for run in runs)
+def verdict_badge(label: str, runs: list[RuntimeRun]) -> Badge:
+    """*label* with the pass rate of *runs*, coloured by the gate's verdict on them."""
+    if not runs:
+        return Badge(label, "no runs", "lightgrey")
     errors = sum(len(run.errors) for run in runs)
-    if total == 0:
+    passed, ran = pass_rate(runs)
+    if ran == 0:
         return Badge(label, "error" if errors else "no tests", "red" if errors else "lightgrey")
-    good = sum(test.outcome not in BAD_OUTCOMES for run in runs for test in run.tests)
-    percent = good * 100 // total
+    percent = passed * 100 // ran
     message = f"{percent}% passing"
     if errors:
         message += f", {errors} error" + ("s" if errors > 1 else "")
     if all(run.passing for run in runs):
         color = "brightgreen"
-    elif percent >= 50:
+    elif percent >= 50 and all(run.tests for run in runs):
         color = "yellow"
     else:
         color = "red"
     return Badge(label, message, color)
+
+
+def overall_badge(results: Results) -> Badge:
+    """``pyodide 314 | 96% passing`` over every runtime of every package."""
+    return verdict_badge(pyodide_label(results), _runs(results))
+
+
+def runtime_badge(results: Results, runtime: str) -> Badge:
+    """``pyodide 314 node | 96% passing``: the same, for one runtime."""
+    return verdict_badge(f"{pyodide_label(results)} {runtime}", _runs(results, runtime))
 
 
 def write_badges(results: Results, out_dir: Path) -> list[Path]:

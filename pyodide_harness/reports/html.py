@@ -27,7 +27,9 @@ import jinja2
 from markupsafe import Markup
 
 from pyodide_harness import __version__
+from pyodide_harness.causes import CAUSES, UNKNOWN, cause_name, restart_cause
 from pyodide_harness.reports.badges import overall_badge, pyodide_label
+from pyodide_harness.reports.headline import headline
 from pyodide_harness.reports.junit import xml_safe
 from pyodide_harness.reports.longtext import Shown, SideFiles, cut_message
 from pyodide_harness.reports.nogc import paused_gc
@@ -39,9 +41,11 @@ from pyodide_harness.results import (
     OUTCOMES,
     PASSED,
     SKIPPED,
+    TIMINGS,
     XFAILED,
     XPASSED,
     PackageRun,
+    Restart,
     Results,
     RuntimeRun,
     TestResult,
@@ -114,8 +118,53 @@ class Detail:
 
 
 @dataclass
+class FailureRow:
+    """One failing test of a cause group, with the runtimes it fails in for that cause."""
+
+    nodeid: str
+    headline: str
+    details: list[Detail]  # one per runtime, in the package's runtime order
+    every_runtime: bool
+
+    @property
+    def runtimes(self) -> list[str]:
+        return [detail.runtime for detail in self.details]
+
+
+@dataclass
+class CauseGroup:
+    """The failing tests of one cause (``unknown``: no rule explains them)."""
+
+    cause: str
+    name: str  # the vocabulary name (``missing-module`` for ``missing-module: curses``)
+    explanation: str
+    rows: list[FailureRow]
+    anchor: str
+
+
+@dataclass
+class RestartView:
+    """A runtime instance that died: in which test, why (a headline), what followed."""
+
+    runtime: str
+    restart: Restart
+    headline: str
+    cause: str
+
+
+@dataclass
+class TimingView:
+    """Where a runtime's time went: its steps, and how its tests' durations spread."""
+
+    runtime: str
+    steps: list[tuple[str, float | None, float]]  # step, seconds (None: not usable), bar %
+    note: str
+    histogram: list[tuple[str, int, float]]  # bucket, tests, bar height %
+
+
+@dataclass
 class ErrorView:
-    """A runtime's own error, its first line for the summary."""
+    """A runtime's own error, its headline for the summary."""
 
     runtime: str
     first_line: str
@@ -143,49 +192,121 @@ class PackageView:
     differing: list[Row]
     same: list[Row]
     errors: list[ErrorView]
-    details: list[Detail]
+    causes: list[CauseGroup]
+    failing_tests: int
+    explained_tests: int
+    failure_rows: int  # rows of the cause groups: a test is in one per cause it fails of
+    restarts: list[RestartView]
     reasons: list[Detail]
+    timings: list[TimingView]
     slowest: list[tuple[TestResult, str]]
     environment_keys: list[str]
     outcome_totals: dict[str, int] = field(default_factory=dict)
 
 
-def _title(test: TestResult | None, runtime: str) -> str:
+DURATION_BUCKETS = ((0.01, "< 10 ms"), (0.1, "10-100 ms"), (1.0, "0.1-1 s"), (10.0, "1-10 s"),
+                    (float("inf"), ">= 10 s"))
+"""The bars of each runtime's chart of test durations: upper bound (exclusive), label."""
+
+UNKNOWN_EXPLANATION = "no rule explains these: read their tracebacks"
+NOT_RUN_HEADLINE = "not run: the runtime stopped before this test"
+BAD_TIMING = "{steps}: not shown, recorded as negative"
+
+
+def _title(test: TestResult | None) -> str:
     if test is None:
-        return f"{runtime}: not reported"
-    title = f"{runtime}: {test.outcome} in {test.phase}, {test.duration:.3f} s"
+        return "not reported"
+    if test.outcome == PASSED:
+        return f"{test.duration:.3f} s"
+    title = f"{test.outcome} in {test.phase}, {test.duration:.3f} s"
     return f"{title}\n{cut_message(test.message)}" if test.message else title
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "(no text)")
+def _failure_headline(test: TestResult) -> str:
+    if test.outcome == NOT_RUN and not test.message:
+        return NOT_RUN_HEADLINE
+    return headline(test.message or test.longrepr)
+
+
+def _cause_groups(index: int, package: PackageRun, failures: dict[str, dict[str, Detail]]
+                  ) -> list[CauseGroup]:
+    """Failures by cause, one row per test and cause, biggest group first, unknown last."""
+    runtimes = [run.runtime for run in package.runtimes]
+    grouped: dict[str, dict[str, list[Detail]]] = {}
+    for nodeid, by_runtime in failures.items():
+        for runtime in runtimes:
+            detail = by_runtime.get(runtime)
+            if detail is not None:
+                cause = detail.test.cause or UNKNOWN
+                grouped.setdefault(cause, {}).setdefault(nodeid, []).append(detail)
+    groups = []
+    for number, (cause, rows) in enumerate(grouped.items()):
+        name = cause_name(None if cause == UNKNOWN else cause)
+        groups.append(CauseGroup(
+            cause, name, CAUSES.get(name, UNKNOWN_EXPLANATION),
+            [FailureRow(nodeid, _failure_headline(details[0].test), details,
+                        len(details) == len(runtimes) > 1)
+             for nodeid, details in rows.items()],
+            f"p{index}-cause-{number}",
+        ))
+    groups.sort(key=lambda group: (group.cause == UNKNOWN, -len(group.rows), group.cause))
+    return groups
+
+
+def _timing(run: RuntimeRun, longest: float) -> TimingView:
+    steps: list[tuple[str, float | None, float]] = []
+    bad = []
+    for step in TIMINGS:
+        if step not in run.timings:
+            continue
+        seconds = run.timings[step]
+        if seconds < 0:
+            bad.append(step)
+            steps.append((step, None, 0.0))
+        else:
+            steps.append((step, seconds, 100.0 * seconds / longest if longest else 0.0))
+    counts = [0] * len(DURATION_BUCKETS)
+    for test in run.tests:
+        counts[next(i for i, (bound, _) in enumerate(DURATION_BUCKETS) if test.duration < bound)] += 1
+    tallest = max(counts, default=0)
+    histogram = [(label, count, 100.0 * count / tallest if tallest else 0.0)
+                 for (_, label), count in zip(DURATION_BUCKETS, counts, strict=True)]
+    note = BAD_TIMING.format(steps=", ".join(bad)) if bad else ""
+    return TimingView(run.runtime, steps, note, histogram)
 
 
 def package_view(index: int, package: PackageRun, side_files: SideFiles | None = None
                  ) -> PackageView:
-    """The view of one package: summaries, the matrix rows, failures and durations.
+    """The view of one package: summaries, failures by cause, restarts, the matrix rows,
+    timings and durations.
 
     Long texts are cut by *side_files* (by default cut without writing the whole texts).
+    Every failing test shown needs its cause decided (``reports.fill_causes``); one with
+    none is shown under ``unknown``.
     """
     if side_files is None:
         side_files = SideFiles(None)
-    details: list[Detail] = []
+    failures: dict[str, dict[str, Detail]] = {}  # nodeid -> runtime -> detail
     reasons: list[Detail] = []
     errors: list[ErrorView] = []
+    restarts: list[RestartView] = []
     detail_ids: dict[tuple[str, str], str] = {}
     for run_index, run in enumerate(package.runtimes):
         for number, text in enumerate(run.errors, start=1):
             shown = side_files.runtime_error(package.name, run.runtime, number, text)
-            errors.append(ErrorView(run.runtime, _first_line(shown.text), shown))
+            errors.append(ErrorView(run.runtime, headline(text), shown))
+        for restart in run.restarts:
+            restarts.append(RestartView(run.runtime, restart, headline(restart.reason),
+                                        restart_cause(restart.reason)))
         for test_index, test in enumerate(run.tests):
             detail_id = f"p{index}-r{run_index}-t{test_index}"
             if test.outcome in BAD_OUTCOMES:
                 shown_test = side_files.test(package.name, run.runtime, test)
-                details.append(Detail(
+                failures.setdefault(test.nodeid, {})[run.runtime] = Detail(
                     detail_id, run.runtime, test, shown_test.message,
                     [shown_test.longrepr, *shown_test.sections] if shown_test.longrepr.text
                     else shown_test.sections,
-                ))
+                )
                 detail_ids[(run.runtime, test.nodeid)] = detail_id
             elif test.outcome in (SKIPPED, XFAILED, XPASSED):
                 reasons.append(Detail(detail_id, run.runtime, test, cut_message(test.message)))
@@ -202,7 +323,7 @@ def package_view(index: int, package: PackageRun, side_files: SideFiles | None =
             outcome = found.outcome if found else ABSENT
             cells.append(
                 Cell(
-                    run.runtime, outcome, SYMBOLS.get(outcome, "?"), _title(found, run.runtime),
+                    run.runtime, outcome, SYMBOLS.get(outcome, "?"), _title(found),
                     detail_ids.get((run.runtime, nodeid), ""),
                 )
             )
@@ -217,6 +338,8 @@ def package_view(index: int, package: PackageRun, side_files: SideFiles | None =
             totals[outcome] = totals.get(outcome, 0) + count
         summaries.append(RuntimeSummary(run, counts, len(run.tests), run.passing))
 
+    longest = max((sum(max(0.0, s) for s in run.timings.values()) for run in package.runtimes),
+                  default=0.0)
     timed = heapq.nlargest(  # as sorted(..., reverse=True)[:SLOWEST], without sorting all
         SLOWEST, ((test, run.runtime) for run in package.runtimes for test in run.tests),
         key=lambda pair: pair[0].duration,
@@ -225,6 +348,7 @@ def package_view(index: int, package: PackageRun, side_files: SideFiles | None =
     for run in package.runtimes:
         for key in run.environment:
             keys.setdefault(key, None)
+    groups = _cause_groups(index, package, failures)
     return PackageView(
         index=index,
         anchor=f"package-{index}",
@@ -233,8 +357,14 @@ def package_view(index: int, package: PackageRun, side_files: SideFiles | None =
         differing=differing,
         same=same,
         errors=errors,
-        details=details,
+        causes=groups,
+        failing_tests=len(failures),
+        explained_tests=sum(all(detail.test.cause for detail in by_runtime.values())
+                            for by_runtime in failures.values()),
+        failure_rows=sum(len(group.rows) for group in groups),
+        restarts=restarts,
         reasons=reasons,
+        timings=[_timing(run, longest) for run in package.runtimes],
         slowest=timed,
         environment_keys=list(keys),
         outcome_totals=totals,
@@ -265,6 +395,9 @@ def render_html(results: Results, side_files: SideFiles | None = None) -> str:
         outcomes=OUTCOMES,
         symbols=SYMBOLS,
         absent=ABSENT,
+        unknown=UNKNOWN,
+        timing_steps=TIMINGS,
+        duration_labels=[label for _, label in DURATION_BUCKETS],
         badge=overall_badge(results),
         pyodide=pyodide_label(results),
         harness_version=__version__,

@@ -11,7 +11,8 @@ classname + name keep the runtimes apart::
     name      test_y[1]
 
 Outcomes: failed -> ``<failure>``, error and not-run -> ``<error>``, skipped and
-xfailed -> ``<skipped>``; passed and xpassed have no child. Captured sections go to
+xfailed -> ``<skipped>``; passed and xpassed have no child. A failed, errored or not-run
+test carries its cause as ``<property name="cause" value="sockets"/>``. Captured sections go to
 ``<system-out>`` (``<system-err>`` for titles naming stderr). Each runtime-level error
 becomes a test case ``<runtime> runtime error`` with an ``<error>``, so CI shows crashes.
 
@@ -46,6 +47,7 @@ from junitparser import (
     TestSuite,
 )
 
+from pyodide_harness.causes import UNKNOWN
 from pyodide_harness.reports.longtext import Shown, SideFiles, cut_message
 from pyodide_harness.reports.nogc import paused_gc
 from pyodide_harness.results import (
@@ -73,6 +75,10 @@ SUITE_PROPERTIES = (
 
 FULL_TEXT_PROPERTY = "full_text"
 """Test case property naming a side file with a text the report shows cut."""
+
+CAUSE_PROPERTY = "cause"
+"""Test case property of a failed, errored or not-run test: its cause (``causes.py``),
+``unknown`` when no rule explains it."""
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -123,11 +129,14 @@ def _captured(sections: list[Shown], stderr: bool) -> str:
     return "\n".join(parts)
 
 
-def _add_full_text_properties(case: TestCase, cut: list[Shown]) -> None:
-    """Name the side files of *cut* texts in *case* (first, where pytest puts properties)."""
-    if not cut:
+def _add_properties(case: TestCase, cut: list[Shown], cause: str | None = None) -> None:
+    """The failure's *cause* and the side files of *cut* texts as *case*'s properties
+    (first, where pytest puts them)."""
+    if not cut and cause is None:
         return
     properties = Properties()  # type: ignore[no-untyped-call]  # unannotated upstream
+    if cause is not None:
+        properties.add_property(Property(CAUSE_PROPERTY, xml_safe(cause)))
     for shown in cut:
         properties.add_property(Property(FULL_TEXT_PROPERTY, xml_safe(shown.path)))
     case.append(properties)  # type: ignore[no-untyped-call]
@@ -138,7 +147,8 @@ def _testcase(test: TestResult, prefix: str, package: str, runtime: str,
     classname, name = junit_names(test.nodeid, prefix)
     case = TestCase(xml_safe(name), xml_safe(classname), round(test.duration, 6))
     shown = side_files.test(package, runtime, test)
-    _add_full_text_properties(case, shown.cut)
+    failing = test.outcome in (FAILED, ERROR, NOT_RUN)
+    _add_properties(case, shown.cut, (test.cause or UNKNOWN) if failing else None)
     message = xml_safe(shown.message)
     text = xml_safe(shown.longrepr.text)
     result: Failure | Error | Skipped | None = None
@@ -194,7 +204,7 @@ def build_suite(
         suffix = f" {number}" if len(run.errors) > 1 else ""
         case = TestCase(xml_safe(f"{run.runtime} runtime error{suffix}"), xml_safe(prefix), 0.0)
         shown = side_files.runtime_error(package.name, run.runtime, number, text)
-        _add_full_text_properties(case, [shown] if shown.path else [])
+        _add_properties(case, [shown] if shown.path else [])
         error = Error(xml_safe(cut_message(_first(shown.text))) or "runtime error",
                       "runtime-error")
         error.text = xml_safe(shown.text)
