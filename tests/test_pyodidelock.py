@@ -22,11 +22,12 @@ from wheelfactory import make_wheel
 
 from pyodide_harness import lockresolve, piprun, resolver
 from pyodide_harness.distribution import obtain_distribution
-from pyodide_harness.errors import DependencyError, DistributionError
+from pyodide_harness.errors import DependencyError, DistributionError, HarnessError
 from pyodide_harness.lockfiles import LOCK, LockFileError, LockFiles
 from pyodide_harness.pyodidelock import LOCK_NOT_A_WHEEL, Selection, read_lock
 from pyodide_harness.requirements import RequirementSource
 from pyodide_harness.resolver import Resolution
+from pyodide_harness.settings import BAD_PACKAGE_BASE_URL, parse_package_base_url
 from pyodide_harness.wheels import WheelInfo, check_wheel
 
 VERSION = "314.0.7"
@@ -377,3 +378,28 @@ def test_remembered_lock_files_are_verified_again(
     with pytest.raises(LockFileError, match=rf"from the cache \({re.escape(str(package.path))}\) is not"):
         resolve(lock, url, tmp_path, wheel)
 
+
+
+# --- the option ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "url"), [
+    ("http://127.0.0.1:8000", "http://127.0.0.1:8000/"),
+    ("https://mirror.example/pyodide/v314.0.7/full/", "https://mirror.example/pyodide/v314.0.7/full/"),
+    ("file:///srv/pyodide", "file:///srv/pyodide/"),
+])
+def test_package_base_url_values(value: str, url: str) -> None:
+    assert parse_package_base_url(value, "--pyodide-package-base-url") == url
+
+
+def test_a_package_base_url_may_be_a_directory(tmp_path: Path) -> None:
+    assert parse_package_base_url(str(tmp_path), "x") == tmp_path.resolve().as_uri() + "/"
+
+
+@pytest.mark.parametrize("value", ["ftp://mirror.example/", "http://", "no/such/directory"])
+def test_a_bad_package_base_url_is_a_usage_error(value: str) -> None:
+    where = "ini pyodide_package_base_url"
+    with pytest.raises(HarnessError) as excinfo:
+        parse_package_base_url(value, where)
+    assert str(excinfo.value) == BAD_PACKAGE_BASE_URL.format(value=value, where=where)
+    assert excinfo.value.exit_code == 4
