@@ -32,13 +32,12 @@ import os
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 from packaging.utils import canonicalize_name
 
 from .errors import HarnessError
-from .suiteoptions import OptionDecl, tokens_for
 
 Verdict = Literal["refuse", "runtime"]
 Say = Callable[[str], None]
@@ -63,53 +62,42 @@ SHIELDED = ("filterwarnings and -W apply inside the runtime only: the host runs 
 
 
 @dataclass(frozen=True)
-class HostOption:
-    plugin: str  # distribution name
-    names: tuple[str, ...]
-    dest: str
-    takes_value: bool
+class HostPlugin:
+    """A plugin of maintainers' environments and the command-line options it owns."""
+
+    dist: str  # distribution name
+    prefixes: tuple[str, ...]  # its long options start with one of these
     verdict: Verdict
     why: str = ""  # the refusal, for verdict "refuse"
+    shorts: tuple[str, ...] = ()  # its short options
+    active: tuple[str, ...] = ()  # for "refuse": the options that make it act when typed
 
-    def active(self, value: Any) -> bool:
-        """Whether an option's value asks the plugin to do something."""
-        if value is None or value is False or value in (0, "0", "no") or value in ([], ()):
-            return False
-        return not (self.dest in ("parallel_threads", "iterations") and str(value) == "1")
-
-    def decl(self) -> OptionDecl:
-        return OptionDecl(self.names, self.takes_value, None, "", self.plugin)
+    def owns(self, name: str) -> bool:
+        return name in self.shorts or name.startswith(self.prefixes)
 
 
-HOST_OPTIONS: tuple[HostOption, ...] = (
-    HostOption("pytest-xdist", ("-n", "--numprocesses"), "numprocesses", True, "refuse", XDIST),
-    HostOption("pytest-xdist", ("--dist",), "dist", True, "refuse", XDIST),
-    HostOption("pytest-xdist", ("--tx",), "tx", True, "refuse", XDIST),
-    HostOption("pytest-xdist", ("-f", "--looponfail"), "looponfail", False, "refuse", XDIST),
-    HostOption("pytest-xdist", ("--maxprocesses",), "maxprocesses", True, "refuse", XDIST),
-    HostOption("pytest-cov", ("--cov",), "cov_source", True, "refuse", COV),
-    HostOption("pytest-run-parallel", ("--parallel-threads",), "parallel_threads", True,
-               "refuse", RUN_PARALLEL),
-    HostOption("pytest-run-parallel", ("--iterations",), "iterations", True, "refuse",
-               RUN_PARALLEL),
-    HostOption("pytest-timeout", ("--session-timeout",), "session_timeout", True, "refuse",
-               SESSION_TIMEOUT),
-    HostOption("pytest-rerunfailures", ("--reruns",), "reruns", True, "runtime"),
-    HostOption("pytest-rerunfailures", ("--reruns-delay",), "reruns_delay", True, "runtime"),
-    HostOption("pytest-rerunfailures", ("--only-rerun",), "only_rerun", True, "runtime"),
-    HostOption("pytest-randomly", ("--randomly-seed",), "randomly_seed", True, "runtime"),
-    HostOption("pytest-randomly", ("--randomly-dont-reorganize",), "randomly_reorganize", False,
-               "runtime"),
-    HostOption("pytest-benchmark", ("--benchmark-only",), "benchmark_only", False, "runtime"),
-    HostOption("pytest-benchmark", ("--benchmark-skip",), "benchmark_skip", False, "runtime"),
-    HostOption("pytest-benchmark", ("--benchmark-disable",), "benchmark_disable", False,
-               "runtime"),
-    HostOption("hypothesis", ("--hypothesis-show-statistics",), "hypothesis_show_statistics",
-               False, "runtime"),
-    HostOption("hypothesis", ("--hypothesis-seed",), "hypothesis_seed", True, "runtime"),
-    HostOption("hypothesis", ("--hypothesis-profile",), "hypothesis_profile", True, "runtime"),
-    HostOption("hypothesis", ("--hypothesis-verbosity",), "hypothesis_verbosity", True, "runtime"),
+HOST_PLUGINS: tuple[HostPlugin, ...] = (
+    HostPlugin("pytest-xdist", ("--numprocesses", "--maxprocesses", "--max-worker-restart",
+                                "--dist", "--loadscope-reorder", "--no-loadscope-reorder",
+                                "--tx", "--px", "--rsyncdir", "--rsyncignore", "--testrunuid",
+                                "--maxschedchunk", "--looponfail"),
+               "refuse", XDIST, shorts=("-n", "-d", "-f"),
+               active=("-n", "--numprocesses", "-d", "--dist", "--tx", "-f", "--looponfail")),
+    HostPlugin("pytest-cov", ("--cov", "--no-cov"), "refuse", COV, active=("--cov",)),
+    HostPlugin("pytest-run-parallel", ("--parallel-threads", "--iterations",
+                                       "--skip-thread-unsafe", "--mark-warnings-as-unsafe",
+                                       "--mark-ctypes-as-unsafe", "--ignore-gil-enabled"),
+               "refuse", RUN_PARALLEL, active=("--parallel-threads", "--iterations")),
+    HostPlugin("pytest-timeout", ("--session-timeout",), "refuse", SESSION_TIMEOUT,
+               active=("--session-timeout",)),
+    HostPlugin("pytest-rerunfailures", ("--reruns", "--only-rerun", "--rerun-except",
+                                        "--fail-on-flaky", "--force-reruns"), "runtime"),
+    HostPlugin("pytest-randomly", ("--randomly-",), "runtime"),
+    HostPlugin("pytest-benchmark", ("--benchmark-",), "runtime"),
+    HostPlugin("hypothesis", ("--hypothesis-",), "runtime"),
 )
+
+
 # Registered names of host plugin objects that act on the host's items.
 BLOCKED = ("_run-parallel", "dsession")
 # -p NAME of plugins that have no meaning inside (their options are stripped there too).
@@ -123,7 +111,7 @@ PLUGIN_MODULES = {"randomly": "pytest-randomly", "pytest_randomly": "pytest-rand
                   "timeout": "pytest-timeout", **HOST_ONLY_PLUGINS}
 
 WARNINGS_KEY = pytest.StashKey[tuple[tuple[str, ...], tuple[str, ...]]]()  # (ini, -W)
-NOTES_KEY = pytest.StashKey[list[str]]()
+ARITIES_KEY = pytest.StashKey[dict[str, bool]]()
 
 
 def _cli_args(config: pytest.Config) -> list[str]:
@@ -132,30 +120,84 @@ def _cli_args(config: pytest.Config) -> list[str]:
             *(str(a) for a in config.invocation_params.args)]
 
 
-def _known(parser: pytest.Parser, options: Sequence[HostOption]) -> list[HostOption]:
-    names: set[str] = set()
+def _arities(parser: pytest.Parser) -> dict[str, bool]:
+    """Every option string of the host's parser: whether it takes a value (nargs "?"
+    counts as taking one, as argparse takes the next word when it is not an option)."""
+    arities: dict[str, bool] = {}
     for group in [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]:
         for option in getattr(group, "options", []):
-            names.update(option.names())
-    return [o for o in options if names.intersection(o.names)]
+            attrs = option.attrs()
+            action = attrs.get("action", "store")
+            takes = not (isinstance(action, str) and action.startswith(
+                ("store_true", "store_false", "store_const", "append_const", "count", "help",
+                 "version"))) and attrs.get("nargs") != 0
+            for name in option.names():
+                arities[name] = takes
+    return arities
+
+
+def plugin_of(name: str) -> HostPlugin | None:
+    return next((p for p in HOST_PLUGINS if p.owns(name)), None)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A host plugin's option in a command line: its tokens and what it is."""
+
+    plugin: HostPlugin
+    name: str
+    tokens: tuple[str, ...]
+
+
+def scan(args: Sequence[str], arities: dict[str, bool]) -> list[Found | str]:
+    """``args`` in order, each host plugin's option (with its value, in every form
+    argparse accepts) as one ``Found``, every other argument as it is."""
+    out: list[Found | str] = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        name, joined = _option_name(token, arities)
+        plugin = plugin_of(name) if name else None
+        if plugin is None:
+            out.append(token)
+            index += 1
+            continue
+        take = 1 if joined or not arities.get(name, False) else 2
+        if take == 2 and (index + 1 >= len(args) or args[index + 1].startswith("-")):
+            take = 1  # an optional value (--cov) not given
+        out.append(Found(plugin, name, tuple(args[index:index + take])))
+        index += take
+    return out
+
+
+def _found(args: Sequence[str], arities: dict[str, bool]) -> list[Found]:
+    return [entry for entry in scan(args, arities) if isinstance(entry, Found)]
+
+
+def _option_name(token: str, arities: dict[str, bool]) -> tuple[str, bool]:
+    """(option name, value joined to it) of a token, or ("", False)."""
+    if token.startswith("--"):
+        name, eq, _ = token.partition("=")
+        return name, bool(eq)
+    if token.startswith("-") and len(token) >= 2:
+        name = token[:2]
+        return (name, len(token) > 2) if name in arities or plugin_of(name) else ("", False)
+    return "", False
 
 
 def disarm(config: pytest.Config, parser: pytest.Parser) -> None:
     """Before any plugin's early hook and any conftest: refuse what was typed, neutralize
     what came from addopts, block host plugins' item handlers, shield warnings."""
-    notes = config.stash.setdefault(NOTES_KEY, [])
+    arities = _arities(parser)
+    config.stash[ARITIES_KEY] = arities
     namespace = config.known_args_namespace
-    options = _known(parser, HOST_OPTIONS)
-    typed = tokens_for([o.decl() for o in options], _cli_args(config))
-    for option in options:
-        if option.verdict != "refuse" or not option.active(getattr(namespace, option.dest, None)):
-            continue
-        if any(t.split("=", 1)[0] in option.names for t in typed):
-            raise pytest.UsageError(option.why.format(option=option.names[-1]))
-        notes.append(IGNORED_FROM_ADDOPTS.format(option=option.names[-1], plugin=option.plugin,
-                                                 why="no meaning in a harness run"))
-        if option.dest == "cov_source":
-            namespace.cov_source = None  # before pytest-cov's early hook starts measuring
+    typed = _found(_cli_args(config), arities)
+    for found in typed:
+        plugin = found.plugin
+        if plugin.verdict == "refuse" and found.name in plugin.active and _acts(found):
+            raise pytest.UsageError(plugin.why.format(option=found.name))
+    if getattr(namespace, "cov_source", None):
+        namespace.cov_source = None  # from addopts: before pytest-cov's early hook measures
     for name in BLOCKED:
         config.pluginmanager.set_blocked(name)
     ini = tuple(config.getini("filterwarnings"))
@@ -164,6 +206,17 @@ def disarm(config: pytest.Config, parser: pytest.Parser) -> None:
     if ini or cli:
         config.getini("filterwarnings").clear()  # pytest's cached list, as addinivalue_line
         namespace.pythonwarnings = []
+
+
+def _acts(found: Found) -> bool:
+    """Whether a typed option asks its plugin to do something (-n 0 and
+    --parallel-threads 1 do not)."""
+    value = found.tokens[-1].partition("=")[2] if "=" in found.tokens[-1] else (
+        found.tokens[1] if len(found.tokens) > 1 else found.tokens[0][2:] if
+        found.tokens[0][:2] in found.plugin.shorts and len(found.tokens[0]) > 2 else "")
+    if found.name in ("--parallel-threads", "--iterations"):
+        return value not in ("", "1")
+    return value not in ("0", "no")
 
 
 def neutralize(config: pytest.Config) -> None:
@@ -185,17 +238,14 @@ def cli_warning_filters(config: pytest.Config) -> tuple[str, ...]:
 def forwarded(config: pytest.Config, runtime_dists: set[str]) -> list[str]:
     """Typed options of plugins that act inside the runtime: passed on when the runtime has
     the plugin, else a HarnessError naming how to add it."""
-    options = [o for o in HOST_OPTIONS if o.verdict == "runtime"
-               and o.active(getattr(config.option, o.dest, None))]
-    typed = tokens_for([o.decl() for o in options], _cli_args(config))
+    typed = _found(_cli_args(config), config.stash.get(ARITIES_KEY, {}))
     tokens: list[str] = []
-    for option in options:
-        mine = tokens_for([option.decl()], typed)
-        if not mine:
-            continue  # from addopts: the runtime reads those itself (filtered)
-        if canonicalize_name(option.plugin) not in runtime_dists:
-            raise HarnessError(NOT_IN_RUNTIME.format(option=option.names[-1], plugin=option.plugin))
-        tokens += mine
+    for found in typed:
+        if found.plugin.verdict != "runtime":
+            continue
+        if canonicalize_name(found.plugin.dist) not in runtime_dists:
+            raise HarnessError(NOT_IN_RUNTIME.format(option=found.name, plugin=found.plugin.dist))
+        tokens += found.tokens
     return tokens
 
 
@@ -208,49 +258,35 @@ def runtime_addopts(config: pytest.Config, runtime_dists: set[str]) -> tuple[lis
     addopts = [str(a) for a in config.getini("addopts")]
     if not addopts:
         return None, []
-    drop = [o for o in HOST_OPTIONS if o.verdict == "refuse"
-            or canonicalize_name(o.plugin) not in runtime_dists]
     kept: list[str] = []
     notes: list[str] = []
-    index = 0
-    while index < len(addopts):
-        token = addopts[index]
-        found = _match(token, drop)
-        if found is not None:
-            option, joined = found
-            take = 1 if joined or not option.takes_value else 2
+    for entry in scan(addopts, config.stash.get(ARITIES_KEY, {})):
+        if isinstance(entry, str):
+            kept.append(entry)
+        elif entry.plugin.verdict == "runtime" and \
+                canonicalize_name(entry.plugin.dist) in runtime_dists:
+            kept += entry.tokens
+        else:
             notes.append(IGNORED_FROM_ADDOPTS.format(
-                option=" ".join(addopts[index:index + take]), plugin=option.plugin,
-                why="no meaning in a harness run" if option.verdict == "refuse"
+                option=" ".join(entry.tokens), plugin=entry.plugin.dist,
+                why="no meaning in a harness run" if entry.plugin.verdict == "refuse"
                 else "not among the runtime's dependencies"))
-            index += take
-            continue
-        plugin = _plugin_arg(addopts, index)
+    final: list[str] = []
+    i = 0
+    while i < len(kept):
+        plugin = _plugin_arg(kept, i)
         if plugin is not None:
             dist = PLUGIN_MODULES.get(plugin[0])
             if dist is not None and (dist in HOST_ONLY_PLUGINS.values()
                                      or canonicalize_name(dist) not in runtime_dists):
                 notes.append(IGNORED_FROM_ADDOPTS.format(
-                    option=" ".join(addopts[index:index + plugin[1]]), plugin=dist,
+                    option=" ".join(kept[i:i + plugin[1]]), plugin=dist,
                     why="not among the runtime's dependencies"))
-                index += plugin[1]
+                i += plugin[1]
                 continue
-        kept.append(token)
-        index += 1
-    return (kept if notes else None), notes
-
-
-def _match(token: str, options: Sequence[HostOption]) -> tuple[HostOption, bool] | None:
-    """The option a token starts, and whether its value is joined to it."""
-    for option in options:
-        for name in option.names:
-            if token == name:
-                return option, False
-            if option.takes_value and name.startswith("--") and token.startswith(name + "="):
-                return option, True
-            if option.takes_value and len(name) == 2 and token.startswith(name) and len(token) > 2:
-                return option, True
-    return None
+        final.append(kept[i])
+        i += 1
+    return (final if notes else None), notes
 
 
 def _plugin_arg(args: Sequence[str], index: int) -> tuple[str, int] | None:

@@ -127,8 +127,6 @@ def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say:
     if settings.workers_note:
         say(settings.workers_note)
     runtime_dists = {str(canonicalize_name(parse_wheel_filename(w.name)[0])) for w in installs}
-    for note in config.stash.get(hostplugins.NOTES_KEY, []):
-        say(note)
     base = innerargs.inner_options(config, settings, intake.wheels[0].name, top_level,
                                    runtime_dists, say)
     rconfig = RuntimeConfig(node=settings.node, browser_paths=dict(settings.browser_paths),

@@ -49,11 +49,19 @@ DEMO = {
 }
 
 
+# Whether each option takes a value, as the early hook reads it from the host's parser.
+ARITIES = {"-n": True, "--numprocesses": True, "--cov": True, "--cov-report": True,
+           "--cov-fail-under": True, "--parallel-threads": True, "--reruns": True,
+           "--hypothesis-show-statistics": False, "--benchmark-disable": False,
+           "-p": True, "-r": True, "--strict-markers": False}
+
+
 class FakeConfig:
-    """What ``runtime_addopts`` reads of a config: its ini addopts."""
+    """What ``runtime_addopts`` reads of a config: its ini addopts and the arities."""
 
     def __init__(self, addopts: list[str]) -> None:
         self.addopts = addopts
+        self.stash = {hostplugins.ARITIES_KEY: ARITIES}
 
     def getini(self, name: str) -> list[str]:
         assert name == "addopts"
@@ -63,7 +71,10 @@ class FakeConfig:
 @pytest.mark.parametrize(("addopts", "dists", "kept", "left_out"), [
     (["-n", "auto", "-ra"], set(), ["-ra"], ["-n auto"]),
     (["-nauto", "--strict-markers"], set(), ["--strict-markers"], ["-nauto"]),
-    (["--cov=pkg", "--cov-report", "term"], set(), ["--cov-report", "term"], ["--cov=pkg"]),
+    (["--cov=pkg", "--cov-report", "term", "--cov-fail-under=90", "-q"], set(), ["-q"],
+     ["--cov=pkg", "--cov-report term", "--cov-fail-under=90"]),
+    (["--cov", "-q"], set(), ["-q"], ["--cov"]),  # its value is optional
+    (["--benchmark-disable"], {"pytest-benchmark"}, None, []),
     (["--parallel-threads=4", "-q"], set(), ["-q"], ["--parallel-threads=4"]),
     (["--reruns", "2"], set(), [], ["--reruns 2"]),
     (["--reruns", "2"], {"pytest-rerunfailures"}, None, []),
@@ -118,8 +129,8 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["-n", "2"], XDIST.format(option="--numprocesses")),
-    (["-nauto"], XDIST.format(option="--numprocesses")),
+    (["-n", "2"], XDIST.format(option="-n")),  # named as typed
+    (["-nauto"], XDIST.format(option="-n")),
     (["--dist=load"], XDIST.format(option="--dist")),
     (["--cov=harnessdemo"], COV.format(option="--cov")),
     (["--parallel-threads", "2"], RUN_PARALLEL.format(option="--parallel-threads")),
