@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
             _counts["connects"].append(str(address))
         return real_connect(self, address)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
 
 
 def pytest_pyodide_runtime_started() -> None:
