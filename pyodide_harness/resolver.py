@@ -521,12 +521,17 @@ class _Job:
     # -- failures --
 
     def _explain(self, parsed: PipFailure) -> PipFailure:
-        """A conflict whose causes name projects with no Pyodide wheel at all: those are missing."""
+        """A conflict whose causes name projects with no Pyodide wheel at all: those are missing
+        (a project a provider supplies has one, whatever the index says)."""
         if parsed.missing or not parsed.conflicts:
             return parsed
+        supplied = {_requirement_name(r) for r in self._provided_requirements()}
         first: dict[str, tuple[str, tuple[str, ...]]] = {}
         for requirement, chain in parsed.conflicts.items():
-            first.setdefault(_requirement_name(requirement), (requirement, chain))
+            if _requirement_name(requirement) not in supplied:
+                first.setdefault(_requirement_name(requirement), (requirement, chain))
+        if not first:
+            return parsed
         self.log(f"pip reports a conflict; asking whether {', '.join(first)} have any wheel for Pyodide 314")
         missing: dict[str, tuple[str, ...]] = {}
         for requirement, chain in first.values():

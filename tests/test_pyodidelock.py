@@ -344,6 +344,16 @@ def test_a_lock_version_outside_the_specifier_is_reported_with_both(
     assert "lockalpha>=2: required by mypkg (under test)" in message  # pip's side: no wheel on the index
 
 
+def test_an_index_package_excluding_a_taken_lock_version_is_reported_with_both(
+        index: Path, lock: LockServer, url: str, tmp_path: Path) -> None:
+    lock.add("lockalpha", version="1.0")
+    make_wheel(index, "purebridge", requires_dist=["lockalpha>=2"])
+    with pytest.raises(DependencyError) as excinfo:
+        resolve(lock, url, tmp_path, under_test(tmp_path, ["lockalpha", "purebridge"]))
+    assert (f"{lockresolve.LOCK_OUTSIDE}\n  lockalpha>=2 (required by purebridge): Pyodide "
+            "314.0.7's lock has lockalpha 1.0, outside that specifier") in str(excinfo.value)
+
+
 def test_outside_the_lock_the_index_is_asked_as_micropip_does(
         index: Path, lock: LockServer, url: str, tmp_path: Path) -> None:
     lock.add("lockalpha", version="1.0")
