@@ -164,3 +164,18 @@ def test_a_pypi_pure_package_requiring_a_lock_package(
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*Pyodide lock: lockalpha 1.0, lockbeta 1.0 for what the index lacks*",
                                  "*dependencies: *purebridge 1.0 (index)*"])
+
+
+@pytest.mark.node
+def test_an_unreachable_base_url_says_what_was_tried(lock_setup: LockSetup, suite: Suite, run: Run) -> None:
+    suite(SUITE)
+    with served(lock_setup.served) as url:
+        pass  # nothing listens there any more
+    result = run(f"--pyodide-wheel={lock_setup.wheel}", f"--pyodide-dist={lock_setup.npm_layout}",
+                 f"--pyodide-package-base-url={url}")
+    assert result.ret == 4
+    output = result.stdout.str() + result.stderr.str()
+    alpha = next(lock_setup.served.glob("lockalpha-*.whl")).name
+    assert f"Could not get {alpha} (lockalpha 1.0 of Pyodide 314.0.7's lock)." in output
+    assert f"GET {url}{alpha}: " in output
+    assert "--pyodide-package-base-url URL" in output and "--pyodide-dist DIR" in output
