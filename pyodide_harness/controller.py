@@ -11,7 +11,10 @@ Supervision lives here because it is the same for every runtime:
 - a runtime that dies after collection (crash, fatal error, killed process or the
   watchdog) is started again and resumes after the tests already done, up to
   ``max_restarts`` times. Death before collection is not retried: it would only
-  die again.
+  die again;
+- once the run is shutting down (``stop``: the host was interrupted, or ``close``
+  began), a runtime that ends is neither restarted nor reported as crashed: a
+  browser or driver going away then is the shutdown, not a crash to recover from.
 
 Instances of one runtime that share its tests (``--pyodide-workers``, jobs whose
 options have ``schedule="load"``) get them from one ``scheduling.LoadScheduler`` per runtime,
@@ -80,6 +83,9 @@ class Controller:
                                         name="pyodide-harness-runtimes")
         self._futures: list[Future[None]] = []
         self._running = 0
+        # A plain flag, not a threading.Event: set from a signal handler, where taking
+        # a lock the interrupted main thread might hold would deadlock; read by the loop.
+        self._stopping = False
         # One scheduler per runtime whose instances share the tests; each instance's
         # commands wait in its outbox while its current attempt runs.
         self._schedulers: dict[str, LoadScheduler] = {}
@@ -107,12 +113,21 @@ class Controller:
             )
             self._running += 1
 
+    def stop(self) -> None:
+        """The run is shutting down: from now on a runtime that ends is neither restarted
+        nor reported as crashed. Safe from a signal handler (it only sets a flag)."""
+        self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def _supervise(self, runtime: Runtime, job: RuntimeJob) -> None:
         name = job.instance or runtime.name
         done_before: list[str] = []
         restarts = 0
         try:
-            while True:
+            while not self.stopping:
                 attempt = _Attempt()
                 options = job.options
                 if done_before and self._scheduler(job) is None:  # else the scheduler resumes
@@ -121,8 +136,8 @@ class Controller:
                 scheduler = self._scheduler(job)
                 if scheduler is not None:  # its unfinished tests go back to be shared again
                     self._dispatch(scheduler.died(name, None if attempt.done else attempt.current))
-                if attempt.done:
-                    return
+                if attempt.done or self.stopping:
+                    return  # finished, or ended by the shutdown: no crash to report
                 crash = self._crash_event(name, attempt)
                 will_restart = attempt.collected and restarts < self.supervision.max_restarts
                 self._queue.put((name, replace(crash, will_restart=will_restart,
@@ -284,7 +299,11 @@ class Controller:
             yield name, item
 
     def close(self) -> None:
-        """Cancel whatever still runs and wait for every runtime to be released."""
+        """Cancel whatever still runs and wait for every runtime to be released.
+
+        Nothing is started again from here on (``stop``), so this waits for the runtimes'
+        own ``close`` only, never for a relaunch."""
+        self.stop()
         if not self._thread.is_alive():
             return
         for fut in self._futures:

@@ -121,6 +121,21 @@ class SessionFinished:
 
 
 @dataclass(frozen=True)
+class Interrupted:
+    """The suite ended the in-runtime session as pytest lets it: KeyboardInterrupt raised by
+    a test, a fixture or a module (``path``:``lineno``, where it was raised; ``message``:
+    pytest's one line for it), or ``pytest.exit`` (``exit``; ``message`` is its reason).
+    The host ends its run the same way (``interrupts.py``)."""
+
+    nodeid: str  # the test it came from, "" outside tests
+    message: str
+    path: str
+    lineno: int
+    exit: bool = False
+    returncode: int | None = None  # pytest.exit's
+
+
+@dataclass(frozen=True)
 class InternalError:
     """The in-runtime pytest raised instead of returning (e.g. a bad option)."""
 
@@ -169,6 +184,7 @@ Event: TypeAlias = (
     | TestFinished
     | Warning
     | SessionFinished
+    | Interrupted
     | InternalError
     | Done
     | RuntimeError_
@@ -252,6 +268,11 @@ def decode(message: str) -> Event:
                 )
             case "session_finished":
                 return SessionFinished(int(d["exitstatus"]))
+            case "interrupted":
+                code = d.get("returncode")
+                return Interrupted(str(d["nodeid"]), str(d["message"]), str(d["path"]),
+                                   int(d["lineno"]), bool(d.get("exit", False)),
+                                   int(code) if code is not None else None)
             case "internal_error":
                 return InternalError(d["text"])
             case "done":

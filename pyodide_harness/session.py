@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import signal
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -33,7 +32,9 @@ from .controller import Controller, Supervision
 from .errors import HarnessError
 from .gate import Gate
 from .group import Groups, Instance, RuntimeGroup
+from .interrupts import HostInterrupts, describe, journal_note, stop_like_the_runtime
 from .items import host_nodeid, host_path, make_item, rebuild
+from .journal import JOURNAL_FILENAME
 from .preparation import Plan, Say, prepare
 from .protocol import Event
 from .runners import create
@@ -66,15 +67,16 @@ class HarnessSession:
         self._events: Iterator[tuple[str, Event]] = iter(())
         self._held: list[tuple[str, Event]] = []  # events of collected runtimes, for later
         self._missing: dict[str, tuple[str, tuple[str, ...]]] = {}  # module -> importer, runtimes
-        self._previous_sigterm: Any = None
+        self.interrupts = HostInterrupts(self._stop_runtimes,
+                                         journal_note(settings.report_dir, JOURNAL_FILENAME),
+                                         self._remove_workdir)
 
     # -- pytest's session --------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._session = session
-        # CI systems stop jobs with SIGTERM: end like Ctrl-C (exit 2, reports written,
-        # every runtime closed) instead of dying with browsers and Node left behind.
-        if hasattr(signal, "SIGTERM"):
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+        # Ctrl-C and SIGTERM end the run like pytest's (exit 2, reports written, every
+        # runtime closed); a second one while it ends stops at once (interrupts.py).
+        self.interrupts.install()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
@@ -126,15 +128,30 @@ class HarnessSession:
             self._report_not_run(group, group.primary.name, "the runtime ended without running it")
         return True
 
-    def pytest_sessionfinish(self) -> None:
-        if self.controller is not None:
-            self.controller.close()
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupts.ending()
+        self._stop_runtimes()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self) -> Generator[None]:
+        self.interrupts.ending()  # before the reports are written: Ctrl-C now stops at once
+        try:
+            return (yield)
+        finally:
+            if self.controller is not None:
+                self.controller.close()
 
     def pytest_unconfigure(self) -> None:
-        if self._previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
+        self.interrupts.restore()
         if self.controller is not None:
             self.controller.close()
+        self._remove_workdir()
+
+    def _stop_runtimes(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+
+    def _remove_workdir(self) -> None:
         if self.plan is not None:
             shutil.rmtree(self.plan.workdir, ignore_errors=True)
 
@@ -198,6 +215,8 @@ class HarnessSession:
                 self._warning(instance, event)
             case protocol.SessionFinished(exitstatus=status):
                 instance.exitstatus = status
+            case protocol.Interrupted():
+                self._interrupted(instance, event)
             case protocol.InternalError(text=text):
                 self._failed(instance, "the in-runtime pytest session failed:\n" + text)
             case protocol.Done():
@@ -314,6 +333,16 @@ class HarnessSession:
             exitstatus=instance.exitstatus, timings=instance.timings(),
             seconds=instance.done - instance.started, ran=instance.ran)
 
+    def _interrupted(self, instance: Instance, event: protocol.Interrupted) -> None:
+        """The suite stopped its session (KeyboardInterrupt, pytest.exit): the run stops too.
+
+        A test stopped in its teardown had its call logged already, as pytest shows it."""
+        if instance.current is not None and any(r.when == "call" for r in instance.pending):
+            reports, instance.pending = instance.pending, []
+            self._report_test(instance.group, instance.current, reports)
+        self.say(describe(event, instance.name, self.config.rootpath))
+        stop_like_the_runtime(event, self.config.rootpath)
+
     def _failed(self, instance: Instance, text: str) -> None:
         """A runtime problem outside any test; before collection, the runtime is done."""
         if instance.finished:
@@ -366,7 +395,3 @@ class HarnessSession:
             item = group.items[nodeid]
             if item in in_session:
                 self._report_test(group, nodeid, [not_run_report(item, instance, why)])
-
-
-def _sigterm_to_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt("SIGTERM")

@@ -133,6 +133,12 @@ SAMPLES: dict[str, tuple[dict[str, Any], protocol.Event]] = {
         {"event": "session_finished", "exitstatus": 1},
         protocol.SessionFinished(1),
     ),
+    "interrupted": (
+        {"event": "interrupted", "nodeid": NODEID, "message": "KeyboardInterrupt",
+         "path": "/home/pyodide/project/tests/test_basic.py", "lineno": 14},
+        protocol.Interrupted(NODEID, "KeyboardInterrupt", "/home/pyodide/project/tests/test_basic.py",
+                             14),
+    ),
     "internal_error": (
         {"event": "internal_error", "text": "Traceback (most recent call last):\nSystemExit: 3\n"},
         protocol.InternalError("Traceback (most recent call last):\nSystemExit: 3\n"),
@@ -325,7 +331,9 @@ def test_round_trip_of_the_inner_plugin(pytester: pytest.Pytester, inner: Module
     pytester.path.joinpath("tests", "test_broken.py").unlink()
     messages += _inner_messages(inner, pytester.path)
     kinds = [json.loads(m)["event"] for m in messages]
-    expected = set(SAMPLES) - {"runtime_ready", "install_failed", "runtime_error", "internal_error"}
+    # interrupted: only when the suite interrupts its session (tests/test_interrupts.py)
+    expected = set(SAMPLES) - {"runtime_ready", "install_failed", "runtime_error", "internal_error",
+                               "interrupted"}
     assert set(kinds) == expected, "the inner plugin emits every event the JS side does not"
 
     for message in messages:

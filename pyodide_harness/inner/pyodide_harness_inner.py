@@ -126,6 +126,12 @@ class PyodideTimeout(Exception):
 PyodideTimeout.__module__ = "builtins"
 
 
+class HostInterrupt(KeyboardInterrupt):
+    """The host's SIGINT while no timeout runs (a watchdog interrupt that landed after its
+    test): it ends the session like Ctrl-C, but it is not the suite's own KeyboardInterrupt,
+    which the host reproduces (``InnerPlugin.pytest_keyboard_interrupt``)."""
+
+
 def missing_module(exc: BaseException | None) -> tuple[str, str] | None:
     """``(module, importer)`` when ``exc`` (or what caused it) is a module that could not be
     imported; the importer is the last frame of the traceback outside the import system."""
@@ -160,6 +166,7 @@ class InnerPlugin:
         self.deselected: list[str] = []
         self.config: pytest.Config | None = None
         self.current_timeout: float | None = None
+        self.current_nodeid = ""  # the test between its logstart and logfinish
         self.collected_sent = False
         self.fast_reports = False  # no plugin serializes reports its own way
         self.default_timeout: Any = None  # the suite's --timeout / ini, else the harness's
@@ -214,7 +221,7 @@ class InnerPlugin:
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
         if self.current_timeout is None:
-            raise KeyboardInterrupt
+            raise HostInterrupt
         raise PyodideTimeout(f"Timeout (>{self.current_timeout:g}s) in {self.runtime}")
 
     def _timeout_for(self, item: pytest.Item) -> float | None:
@@ -428,6 +435,7 @@ class InnerPlugin:
             self.current_timeout = None
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.current_nodeid = nodeid
         started: dict[str, Any] = {"event": "test_started", "nodeid": nodeid}
         if self.current_timeout is not None:
             started["timeout"] = self.current_timeout
@@ -453,7 +461,27 @@ class InnerPlugin:
         self.emit({"event": "test_report", "report": self._test_report(report)})
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.current_nodeid = ""
         self.emit({"event": "test_finished", "nodeid": nodeid})
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """The suite ended the session as pytest lets it (KeyboardInterrupt from a test, a
+        fixture or a module, or ``pytest.exit``): the host is told what and where, and ends
+        its run the same way. pytest's own stops (collection errors, ``session.shouldstop``)
+        and the host's interrupt are not the suite's: the host sees those by itself."""
+        value = excinfo.value
+        if isinstance(value, HostInterrupt | pytest.Session.Interrupted):
+            return
+        crash = excinfo.getrepr(funcargs=True).reprcrash
+        event: dict[str, Any] = {
+            "event": "interrupted", "nodeid": self.current_nodeid,
+            "message": crash.message if crash is not None else excinfo.exconly(),
+            "path": crash.path if crash is not None else "",
+            "lineno": crash.lineno if crash is not None else 0,
+        }
+        if isinstance(value, pytest.exit.Exception):
+            event.update(exit=True, message=value.msg, returncode=value.returncode)
+        self.emit(event)
 
     def pytest_warning_recorded(
         self,

@@ -46,6 +46,13 @@ BROWSER_LAUNCH_FAILED = (
 )
 
 
+# Playwright's driver shares the host's process group, so a terminal's Ctrl-C reaches it
+# too; by default it then closes every browser it launched and exits, which the host saw
+# as a crash. Without ``handle_sigint`` the driver ignores SIGINT (its ``run-driver``
+# mode does) and the browser, in a process group of its own, never gets it: only the
+# host does, and it closes both (``Controller.close``).
+LAUNCH_OPTIONS: Mapping[str, Any] = {"headless": True, "handle_sigint": False}
+
 #: Environment keys every browser runtime reports in ``RuntimeReady``.
 ENV_SANDBOX = "sandbox"  # the browser's OS sandbox: on, or off and why
 ENV_PAGE_CSP = "page_csp"  # what the page and its worker may reach
@@ -153,14 +160,14 @@ class BrowserRuntime:
             options["executable_path"] = str(launch.executable)
         sandbox = self.os_sandbox()
         try:
-            browser = await browser_type.launch(headless=True, **options, **sandbox.options)
+            browser = await browser_type.launch(**LAUNCH_OPTIONS, **options, **sandbox.options)
         except Exception as exc:
             fallback = self.sandbox_fallback(str(exc))
             if fallback is None:
                 raise self._launch_failed(launch, exc) from exc
             sandbox = fallback
             try:
-                browser = await browser_type.launch(headless=True, **options, **sandbox.options)
+                browser = await browser_type.launch(**LAUNCH_OPTIONS, **options, **sandbox.options)
             except Exception as again:
                 raise self._launch_failed(launch, again) from again
         return browser, sandbox.status
