@@ -82,6 +82,18 @@ class LockFileError(DistributionError):
     """A lock package's file could not be had, or is not the file the lock names."""
 
 
+class LockFileUnreachable(LockFileError):
+    """A lock package's file could not be fetched at all (as opposed to a wrong file)."""
+
+
+LEFT_TO_INDEX = (
+    "Pyodide lock: {names} left to the index: Pyodide's CDN ({url}) could not be reached "
+    "({reason}), so this run tests what the index offers for them, not Pyodide's own build. "
+    "To test with the lock's files, point --pyodide-package-base-url at a mirror or pass "
+    "--pyodide-dist with a full distribution (then an unreachable file is an error)"
+)
+
+
 def _ignore(message: str) -> None:
     """Default ``log``: say nothing."""
 
@@ -111,6 +123,9 @@ class LockFiles:
         self.version = version
         self.dist_dir = dist_dir
         self.base_url = base_url or DEFAULT_BASE_URL.format(version=version)
+        # Where the user named the files' place, a file it lacks is an error; the default
+        # CDN unreachable (a machine without its network) leaves those packages to pip.
+        self.strict = base_url is not None or dist_dir is not None
         root = (cache if cache is not None else paths.cache_dir()) / "pyodide-packages"
         self.root = root / f"{version}-{lock.digest[:16]}"
         self.store = self.root / "files"
@@ -144,7 +159,7 @@ class LockFiles:
             if isinstance(exc, urllib.error.HTTPError):
                 reason = f"HTTP {exc.code} {exc.reason}"
             tried.append(f"  GET {url}: {reason}")
-            raise LockFileError(LOCK_FILE_UNREACHABLE.format(
+            raise LockFileUnreachable(LOCK_FILE_UNREACHABLE.format(
                 file=entry.basename, name=entry.name, package_version=entry.version,
                 version=self.version, tried="\n".join(tried),
                 default=DEFAULT_BASE_URL.format(version=self.version))) from exc
@@ -172,6 +187,20 @@ class LockFiles:
         self._verified.add(path)
 
     # -- a run's selection --
+
+    def unreachable(self, entries: Sequence[LockEntry]) -> list[tuple[LockEntry, str]]:
+        """Entries whose file cannot be fetched from the default CDN (fetching the others
+        into the cache on the way), with why; empty when the place was given (strict)."""
+        lost = []
+        for entry in entries:
+            try:
+                self.get(entry)
+            except LockFileUnreachable as exc:
+                if self.strict:
+                    raise
+                cause = exc.__cause__
+                lost.append((entry, str(getattr(cause, "reason", None) or cause or exc)))
+        return lost
 
     def provide(self, entries: Sequence[LockEntry]) -> ProvidedWheels:
         """``entries``' verified files as pip's provider: a directory holding exactly them,

@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 from . import resolver
 from .distribution import SOURCE_DIST_OPTION, Distribution
 from .errors import DependencyError
-from .lockfiles import LOCK, LockFiles
+from .lockfiles import LEFT_TO_INDEX, LOCK, LockFiles
 from .pyodidelock import Selection, read_lock
 from .requirements import RequirementSource
 from .target import MARKER_ENVIRONMENT
@@ -78,6 +78,12 @@ def resolve(
                 selection.consider(requirement, source.name)
 
     def provided() -> list[resolver.ProvidedWheels]:
+        lost = files.unreachable(selection.entries())
+        if lost:
+            for entry, _reason in lost:
+                selection.leave(entry.key)
+            log(LEFT_TO_INDEX.format(names=", ".join(f"{e.name} {e.version}" for e, _ in lost),
+                                     url=files.base_url, reason=lost[0][1]))
         return [files.provide(selection.entries())] if selection.chosen else []
 
     def supply(wanted: Mapping[str, tuple[str, ...]]) -> list[resolver.ProvidedWheels] | None:

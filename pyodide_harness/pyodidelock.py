@@ -162,13 +162,20 @@ class Selection:
     why: dict[str, str] = field(default_factory=dict)
     """Key -> who asked for it first (a requirer, or the lock package that depends on it)."""
     outside: dict[str, Outside] = field(default_factory=dict)
+    left: set[str] = field(default_factory=set)
+    """Keys left to the index (their file could not be had)."""
+
+    def leave(self, key: str) -> None:
+        """Take ``key`` back: the index resolves it instead."""
+        self.chosen.pop(key, None)
+        self.left.add(key)
 
     def consider(self, requirement: Requirement, requirer: str) -> bool:
         """Take ``requirement`` from the lock if micropip would; True if that chose new entries.
 
         Markers are the caller's business (they are evaluated for Pyodide before)."""
         key = canonicalize_name(requirement.name)
-        if requirement.url or key in self.exempt:
+        if requirement.url or key in self.exempt or key in self.left:
             return False
         problem = self.lock.problem(key)
         if problem is not None:
@@ -189,7 +196,7 @@ class Selection:
         queue = [(first, requirer)]
         while queue:
             entry, by = queue.pop(0)
-            if entry.key in self.chosen or entry.key in self.exempt:
+            if entry.key in self.chosen or entry.key in self.exempt or entry.key in self.left:
                 continue
             if not entry.is_wheel:
                 kind = "shared library" if entry.package_type == "shared_library" else \

@@ -20,7 +20,7 @@ from lockfactory import entry, write_lock
 from packaging.requirements import Requirement
 from wheelfactory import make_wheel
 
-from pyodide_harness import lockresolve, piprun, resolver
+from pyodide_harness import lockfiles, lockresolve, piprun, resolver
 from pyodide_harness.distribution import obtain_distribution
 from pyodide_harness.errors import DependencyError, DistributionError, HarnessError
 from pyodide_harness.lockfiles import LOCK, LockFileError, LockFiles
@@ -413,3 +413,23 @@ def test_a_bad_package_base_url_is_a_usage_error(value: str) -> None:
         parse_package_base_url(value, where)
     assert str(excinfo.value) == BAD_PACKAGE_BASE_URL.format(value=value, where=where)
     assert excinfo.value.exit_code == 4
+
+
+def test_with_the_default_cdn_unreachable_lock_packages_are_left_to_the_index(
+        index: Path, lock: LockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine that cannot reach Pyodide's CDN (and was told of no mirror) still runs: what
+    the index offers is used, and the run says it is not Pyodide's build and how to test
+    with the lock's files. A place the user named is strict (the test above)."""
+    lock.add("lockalpha", depends=["lockbeta"])
+    lock.add("lockbeta")
+    make_wheel(index, "lockalpha", version="2.0")  # the index's own build, without lockbeta
+    monkeypatch.setattr(lockfiles, "DEFAULT_BASE_URL", dead_url() + "{version}/")
+    messages: list[str] = []
+    cache = tmp_path / "cache"
+    files = LockFiles(read_lock(lock.lock_path), VERSION, cache=cache)  # no base URL: the default
+    resolution = lockresolve.resolve([under_test(tmp_path, ["lockalpha"])], files=files,
+                                     cache=cache, log=messages.append)
+    assert sources(resolution) == {"lockalpha": ("2.0", resolver.INDEX)}
+    (said,) = [m for m in messages if m.startswith("Pyodide lock: ")]
+    assert said.startswith("Pyodide lock: lockalpha 1.0, lockbeta 1.0 left to the index: ")
+    assert "--pyodide-package-base-url" in said and "not Pyodide's own build" in said
