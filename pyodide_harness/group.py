@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from .items import PyodideItem
+from . import protocol
+from .items import PyodideItem, make_item
 
 
 @dataclass
@@ -94,6 +95,24 @@ class RuntimeGroup:
     def left(self) -> list[str]:
         """Selected tests without a final report, in run order."""
         return [n for n in self.selected if n not in self.reported]
+
+    def take_collection(self, session: pytest.Session, event: protocol.Collected) -> None:
+        """Items for what an instance collected: one per suite test, deselected ones too
+        (so pytest counts them); a test another instance selected stays selected."""
+        for ci in event.items:
+            self.selected.setdefault(ci.nodeid)
+            item = self.items.get(ci.nodeid)
+            if item is None:
+                self.items[ci.nodeid] = make_item(session, self.runtime, ci.nodeid, ci.location,
+                                                  ci.keywords)
+            else:  # a resumed session, or another instance's deselection
+                item.deselected = False
+        for nodeid in event.deselected:
+            if nodeid not in self.items:
+                item = make_item(session, self.runtime, nodeid,
+                                 (nodeid.split("::")[0], None, nodeid.rsplit("::", 1)[-1]), ())
+                item.deselected = True
+                self.items[nodeid] = item
 
 
 class Groups:

@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -49,6 +49,22 @@ class HostInterrupts:
         self._cleanup = cleanup  # what must not be left behind even then (scratch files)
         self._ending = False
         self._previous: dict[int, Any] = {}
+
+    # -- as a pytest plugin (registered beside the session) --
+    def pytest_sessionstart(self) -> None:
+        self.install()
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.ending()
+        self._on_first()  # pytest's own Ctrl-C handling (not ours) also stops the runtimes
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self) -> Generator[None]:
+        self.ending()  # before the reports are written: Ctrl-C now stops at once
+        return (yield)
+
+    def pytest_unconfigure(self) -> None:
+        self.restore()
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():

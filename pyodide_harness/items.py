@@ -14,6 +14,7 @@ from the output can be pasted back and selects that test in that runtime.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -139,3 +140,38 @@ def crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
         return str(crash.message)
     text = str(longrepr or "")
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def publish(config: pytest.Config, session: pytest.Session,
+            collected: Sequence[tuple[list[pytest.CollectReport], list[PyodideItem]]]) -> None:
+    """Every runtime collected: its items become the session's, its errors are reported.
+
+    -k, -m, --deselect and the suite's own ``pytest_collection_modifyitems`` ran inside
+    each runtime, once; the host's items are not selected or reordered again.
+    """
+    hook = config.hook
+    items: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for errors, runtime_items in collected:
+        for rep in errors:
+            hook.pytest_collectreport(report=rep)
+        items += [i for i in runtime_items if not i.deselected]
+        deselected += [i for i in runtime_items if i.deselected]
+        result: list[pytest.Item | pytest.Collector] = [*runtime_items]
+        hook.pytest_collectreport(report=pytest.CollectReport(
+            nodeid="", outcome="passed", longrepr=None, result=result))
+    if deselected:
+        hook.pytest_deselected(items=deselected)
+    session.items = items
+    hook.pytest_collection_finish(session=session)
+    session.testscollected = len(items)
+
+
+def record_warning(config: pytest.Config, instance: str, runtime: str, category: str,
+                   message: str, filename: str, lineno: int, when: str, nodeid: str) -> None:
+    """A runtime's warning, in pytest's warnings summary, located in the project's file."""
+    warning = warnings.WarningMessage(UserWarning(f"[{instance}] {category}: {message}"),
+                                      UserWarning, host_path(filename, config.rootpath), lineno)
+    config.hook.pytest_warning_recorded.call_historic(kwargs={
+        "warning_message": warning, "when": when,
+        "nodeid": host_nodeid(nodeid, runtime) if nodeid else "", "location": None})

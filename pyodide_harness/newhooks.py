@@ -45,6 +45,13 @@ def pytest_pyodide_runtime_collected(config: pytest.Config, runtime: str, instan
 
 
 @pytest.hookspec()
+def pytest_pyodide_module_missing(config: pytest.Config, runtime: str, instance: str,
+                                  module: str, importer: str) -> None:
+    """A module the suite imports (``importer``: the project's file that imported it) could
+    not be imported in the runtime."""
+
+
+@pytest.hookspec()
 def pytest_pyodide_test_started(config: pytest.Config, runtime: str, instance: str,
                                 nodeid: str) -> None:
     """An instance started the suite test ``nodeid`` (its reports come when it ends)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from . import distribution, hostplugins, innerargs, lockresolve, resolver
+from . import distribution, innerargs, lockresolve, resolver
 from .errors import HarnessError
 from .items import split_runtime_args
 from .requirements import RequirementSource, describe_sources, find_test_requirements

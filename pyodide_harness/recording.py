@@ -103,11 +103,12 @@ class Recording:
         runtime = getattr(report, "pyodide_runtime", None)
         if runtime is None or getattr(report, "pyodide_not_run", False):
             return  # not run: the test stays "not-run" in the results
+        wasxfail = getattr(report, "wasxfail", None)
         self.recorder.record(PhaseRecorded(
             self.package, runtime, _suite_nodeid(report, runtime), report.when or "call",
             report.outcome, float(report.duration or 0.0), _text(report),
             tuple((str(t), str(x)) for t, x in report.sections),
-            getattr(report, "wasxfail", None), crash_message(report)))
+            wasxfail, "" if wasxfail is not None else crash_message(report)))  # xfail: its reason
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         runtime = getattr(report, "pyodide_runtime", None)

@@ -19,27 +19,26 @@ from __future__ import annotations
 import itertools
 import shutil
 import time
-import warnings
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 from . import protocol
-from .availability import missing_module_message, wheel_availability
 from .compat import assert_never
 from .controller import Controller, Supervision
 from .errors import HarnessError
 from .gate import Gate
-from .group import Groups, Instance, RuntimeGroup
+from .group import Groups, Instance
 from .interrupts import HostInterrupts, describe, journal_note, stop_like_the_runtime
-from .items import host_nodeid, host_path, make_item, rebuild
+from .items import host_path, publish, rebuild, record_warning
 from .journal import JOURNAL_FILENAME
 from .preparation import Plan, Say, prepare
 from .protocol import Event
 from .runners import create
 from .settings import Settings
-from .synthesis import crash_report, not_run_report, origin_problems, runtime_failure
+from .synthesis import origins, runtime_failure
+from .testflow import TestFlow
 from .wheels import WheelIntake
 
 RESTART_CAP = ("{runtime}: stopped after {restarts} restart(s) (--pyodide-max-restarts={cap}); "
@@ -61,26 +60,26 @@ class HarnessSession:
         self.gate = gate
         self.say = say
         self.groups = Groups()
+        self.flow = TestFlow(config, gate)
         self.plan: Plan | None = None
         self.controller: Controller | None = None
         self._session: pytest.Session | None = None
         self._events: Iterator[tuple[str, Event]] = iter(())
         self._held: list[tuple[str, Event]] = []  # events of collected runtimes, for later
-        self._missing: dict[str, tuple[str, tuple[str, ...]]] = {}  # module -> importer, runtimes
+        # Ctrl-C and SIGTERM end the run like pytest's (exit 2, reports written, every
+        # runtime closed); a second one while it ends stops at once (interrupts.py).
         self.interrupts = HostInterrupts(self._stop_runtimes,
                                          journal_note(settings.report_dir, JOURNAL_FILENAME),
                                          self._remove_workdir)
+        config.pluginmanager.register(self.interrupts, "pyodide_harness_interrupts")
 
     # -- pytest's session --------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._session = session
-        # Ctrl-C and SIGTERM end the run like pytest's (exit 2, reports written, every
-        # runtime closed); a second one while it ends stops at once (interrupts.py).
-        self.interrupts.install()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
-        self._session = session
+        self._session = self.flow.session = session
         try:
             self.plan = plan = prepare(self.config, self.settings, self.intake, self.say)
         except HarnessError as exc:
@@ -125,24 +124,18 @@ class HarnessSession:
             if session.shouldstop:
                 raise session.Interrupted(session.shouldstop)
         for group in self.groups:
-            self._report_not_run(group, group.primary.name, "the runtime ended without running it")
+            self.flow.not_run(group, group.primary.name, "the runtime ended without running it")
         return True
-
-    def pytest_keyboard_interrupt(self) -> None:
-        self.interrupts.ending()
-        self._stop_runtimes()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self) -> Generator[None]:
-        self.interrupts.ending()  # before the reports are written: Ctrl-C now stops at once
         try:
             return (yield)
-        finally:
+        finally:  # after the terminal summary: closing browsers takes seconds
             if self.controller is not None:
                 self.controller.close()
 
     def pytest_unconfigure(self) -> None:
-        self.interrupts.restore()
         if self.controller is not None:
             self.controller.close()
         self._remove_workdir()
@@ -160,28 +153,8 @@ class HarnessSession:
 
     def _publish_items(self, session: pytest.Session) -> None:
         """Every runtime collected: its items become the session's, errors are reported."""
-        hook = self.config.hook
-        items: list[pytest.Item] = []
-        deselected: list[pytest.Item] = []
-        for group in self.groups:
-            for rep in group.collect_errors:
-                hook.pytest_collectreport(report=rep)
-            runtime_items = list(group.items.values())
-            items += [i for i in runtime_items if not i.deselected]
-            deselected += [i for i in runtime_items if i.deselected]
-            result: list[pytest.Item | pytest.Collector] = [*runtime_items]
-            hook.pytest_collectreport(report=pytest.CollectReport(
-                nodeid="", outcome="passed", longrepr=None, result=result))
-        if deselected:
-            hook.pytest_deselected(items=deselected)
-        for module, (importer, runtimes) in self._missing.items():
-            self.say(missing_module_message(module, importer, wheel_availability(module))
-                     + f" [{', '.join(dict.fromkeys(runtimes))}]")
-        # -k, -m, --deselect and the suite's own pytest_collection_modifyitems ran inside
-        # each runtime, once; the host's items are not selected or reordered again.
-        session.items = items
-        hook.pytest_collection_finish(session=session)
-        session.testscollected = len(items)
+        publish(self.config, session, [(g.collect_errors, list(g.items.values()))
+                                       for g in self.groups])
 
     # -- events ------------------------------------------------------------------------
     def dispatch(self, name: str, event: Event) -> None:
@@ -199,20 +172,22 @@ class HarnessSession:
             case protocol.CollectReport(report=data):
                 self._collect_report(instance, data)
             case protocol.ModuleMissing():
-                self._missing[event.module] = (host_path(event.importer, self.config.rootpath),
-                                               self._missing.get(event.module, ("", ()))[1]
-                                               + (instance.runtime,))
+                self.config.hook.pytest_pyodide_module_missing(
+                    config=self.config, runtime=instance.runtime, instance=instance.name,
+                    module=event.module, importer=host_path(event.importer, self.config.rootpath))
             case protocol.TestStarted(nodeid=nodeid):
-                instance.current, instance.pending = nodeid, []
+                self.flow.started(instance, nodeid)
                 self.config.hook.pytest_pyodide_test_started(
                     config=self.config, runtime=instance.runtime, instance=instance.name,
                     nodeid=nodeid)
             case protocol.TestReport(report=data):
-                self._test_report(instance, data)
+                self.flow.report(instance, data)
             case protocol.TestFinished(nodeid=nodeid):
-                self._test_finished(instance, nodeid)
+                self.flow.finished(instance, nodeid)
             case protocol.Warning():
-                self._warning(instance, event)
+                record_warning(self.config, instance.name, instance.runtime, event.category,
+                               event.message, event.filename, event.lineno, event.when,
+                               event.nodeid)
             case protocol.SessionFinished(exitstatus=status):
                 instance.exitstatus = status
             case protocol.Interrupted():
@@ -229,8 +204,9 @@ class HarnessSession:
                 assert_never(event)
 
     def _ready(self, instance: Instance, event: protocol.RuntimeReady) -> None:
-        instance.ready = time.monotonic()
-        instance.boot, instance.install = event.boot_seconds, event.install_seconds
+        if instance.ready is None:  # timings are the first attempt's (a restart boots again)
+            instance.ready = time.monotonic()
+            instance.boot, instance.install = event.boot_seconds, event.install_seconds
         instance.group.environment.update(event.environment)
         self.config.hook.pytest_pyodide_runtime_ready(
             config=self.config, runtime=instance.runtime, instance=instance.name,
@@ -248,22 +224,10 @@ class HarnessSession:
         group, first = instance.group, not instance.collected
         instance.collected = True
         if first and instance.primary:
-            self._check_origins(instance, event)
+            group.collect_errors += origins(instance.name, group.runtime, event.import_origins,
+                                            self.intake.wheels, group.environment)
         assert self._session is not None
-        for ci in event.items:
-            group.selected.setdefault(ci.nodeid)
-            item = group.items.get(ci.nodeid)
-            if item is None:
-                group.items[ci.nodeid] = make_item(self._session, group.runtime, ci.nodeid,
-                                                   ci.location, ci.keywords)
-            else:  # a resumed session, or another instance's deselection
-                item.deselected = False
-        for nodeid in event.deselected:
-            if nodeid not in group.items:
-                item = make_item(self._session, group.runtime, nodeid,
-                                 (nodeid.split("::")[0], None, nodeid.rsplit("::", 1)[-1]), ())
-                item.deselected = True
-                group.items[nodeid] = item
+        group.take_collection(self._session, event)
         if first:
             instance.collected_at = time.monotonic()
             self.config.hook.pytest_pyodide_runtime_collected(
@@ -271,58 +235,12 @@ class HarnessSession:
                 nodeids=[i.nodeid for i in event.items], deselected=len(event.deselected),
                 environment=dict(group.environment))
 
-    def _check_origins(self, instance: Instance, event: protocol.Collected) -> None:
-        env = instance.group.environment
-        for name, origin in event.import_origins.items():
-            env[f"imported_from:{name}"] = str(origin.get("file"))
-            env.setdefault("imported_from", str(origin.get("file")))
-        env["wheel"] = ", ".join(w.path.name for w in self.intake.wheels)
-        for text in origin_problems(instance.name, event.import_origins, self.intake.wheels):
-            rep = runtime_failure(instance.name, instance.runtime, text)
-            rep.longrepr = text  # the text names the runtime already
-            instance.group.collect_errors.append(rep)
-
     def _collect_report(self, instance: Instance, data: dict[str, Any]) -> None:
         if instance.group.collected or not instance.primary:
             return  # a restarted session or another instance: reported once already
         rep = rebuild(self.config, data, None, instance.runtime, instance.name)
         assert isinstance(rep, pytest.CollectReport)
         instance.group.collect_errors.append(rep)
-
-    def _test_report(self, instance: Instance, data: dict[str, Any]) -> None:
-        nodeid = str(data["nodeid"])
-        rep = rebuild(self.config, data, instance.group.items.get(nodeid), instance.runtime,
-                      instance.name)
-        assert isinstance(rep, pytest.TestReport)
-        self.gate.judge(instance.runtime, nodeid, rep)
-        instance.pending.append(rep)
-
-    def _test_finished(self, instance: Instance, nodeid: str) -> None:
-        reports, instance.pending, instance.current = instance.pending, [], None
-        instance.ran += 1
-        self.gate.finished(instance.runtime, nodeid)
-        self._report_test(instance.group, nodeid, reports)
-
-    def _report_test(self, group: RuntimeGroup, nodeid: str,
-                     reports: list[pytest.TestReport]) -> None:
-        """One test's start, phase reports and end, together (never interleaved)."""
-        group.reported.add(nodeid)
-        item = group.items.get(nodeid)
-        if item is None:
-            return
-        hook = item.ihook
-        hook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        for rep in reports:
-            hook.pytest_runtest_logreport(report=rep)
-        hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-
-    def _warning(self, instance: Instance, event: protocol.Warning) -> None:
-        message = warnings.WarningMessage(
-            UserWarning(f"[{instance.name}] {event.category}: {event.message}"),
-            UserWarning, host_path(event.filename, self.config.rootpath), event.lineno)
-        nodeid = host_nodeid(event.nodeid, instance.runtime) if event.nodeid else ""
-        self.config.hook.pytest_warning_recorded.call_historic(kwargs={
-            "warning_message": message, "when": event.when, "nodeid": nodeid, "location": None})
 
     def _done(self, instance: Instance, exitstatus: int | None) -> None:
         instance.finished, instance.done = True, time.monotonic()
@@ -334,12 +252,8 @@ class HarnessSession:
             seconds=instance.done - instance.started, ran=instance.ran)
 
     def _interrupted(self, instance: Instance, event: protocol.Interrupted) -> None:
-        """The suite stopped its session (KeyboardInterrupt, pytest.exit): the run stops too.
-
-        A test stopped in its teardown had its call logged already, as pytest shows it."""
-        if instance.current is not None and any(r.when == "call" for r in instance.pending):
-            reports, instance.pending = instance.pending, []
-            self._report_test(instance.group, instance.current, reports)
+        """The suite stopped its session (KeyboardInterrupt, pytest.exit): the run stops too."""
+        self.flow.stopped(instance)
         self.say(describe(event, instance.name, self.config.rootpath))
         stop_like_the_runtime(event, self.config.rootpath)
 
@@ -358,13 +272,8 @@ class HarnessSession:
         if not instance.collected:
             self._failed(instance, f"{event.reason}\n{event.output}".strip())
             return
-        group, nodeid = instance.group, instance.current
-        item = group.items.get(nodeid) if nodeid is not None else None
-        if nodeid is not None and item is not None:
-            rep = crash_report(item, instance.pending, event.reason, event.output)
-            self.gate.judge(instance.runtime, nodeid, rep)  # a known crash is known, too
-            reports, instance.pending, instance.current = [*instance.pending, rep], [], None
-            self._report_test(group, nodeid, reports)
+        group = instance.group
+        nodeid = self.flow.crashed(instance, event.reason, event.output)
         hook = self.config.hook
         hook.pytest_pyodide_runtime_crashed(
             config=self.config, runtime=instance.runtime, instance=instance.name,
@@ -385,13 +294,5 @@ class HarnessSession:
         if group.left and event.restarts >= self.settings.max_restarts:
             self.say(RESTART_CAP.format(runtime=instance.name, restarts=event.restarts,
                                         cap=self.settings.max_restarts, count=len(group.left)))
-        self._report_not_run(group, instance.name, event.reason)
+        self.flow.not_run(group, instance.name, event.reason)
 
-    def _report_not_run(self, group: RuntimeGroup, instance: str, why: str) -> None:
-        if self.config.option.collectonly or self._session is None:
-            return
-        in_session = set(self._session.items)
-        for nodeid in group.left:
-            item = group.items[nodeid]
-            if item in in_session:
-                self._report_test(group, nodeid, [not_run_report(item, instance, why)])

@@ -82,3 +82,19 @@ def origin_problems(instance: str, origins: Mapping[str, Mapping[str, Any]],
             problems.append(PACKAGE_SHADOWED.format(runtime=instance, name=name,
                                                     file=origin["file"], wheel=wheel_name))
     return problems
+
+
+def origins(instance: str, runtime: str, found: Mapping[str, Mapping[str, Any]],
+            wheels: Sequence[WheelInfo], environment: dict[str, str]) -> list[pytest.CollectReport]:
+    """Where the runtime imported the package from, into its environment; a problem with
+    it (not from the wheel, not importable) as a collection error."""
+    for name, origin in found.items():
+        environment[f"imported_from:{name}"] = str(origin.get("file"))
+        environment.setdefault("imported_from", str(origin.get("file")))
+    environment["wheel"] = ", ".join(w.path.name for w in wheels)
+    reports = []
+    for text in origin_problems(instance, found, wheels):
+        rep = runtime_failure(instance, runtime, text)
+        rep.longrepr = text  # the text names the runtime already
+        reports.append(rep)
+    return reports

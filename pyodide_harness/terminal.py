@@ -30,6 +30,7 @@ from typing import Any, TextIO
 import pytest
 
 from . import causes
+from .availability import missing_module_message, wheel_availability
 from .gate import Gate
 from .items import crash_message, host_nodeid, split_host_nodeid
 from .settings import Settings
@@ -59,6 +60,7 @@ class HarnessTerminal:
         self.counts: dict[str, Counter[str]] = {}  # runtime -> category -> reports
         self.seconds: dict[str, float] = {}  # runtime -> wall time of its slowest instance
         self.restarts: Counter[str] = Counter()
+        self.missing: dict[str, tuple[str, list[str]]] = {}  # module -> importer, runtimes
         self.failing: dict[str, dict[str, tuple[str, str | None]]] = {}  # runtime -> test -> (kind, cause)
         self.stopped: set[str] = set()  # runtimes that stopped for good after a crash
         self._started = time.monotonic()
@@ -151,6 +153,9 @@ class HarnessTerminal:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._clear_status()
         self._collecting = False
+        for module, (importer, runtimes) in self.missing.items():  # with the fix: ask the index
+            self.say(missing_module_message(module, importer, wheel_availability(module))
+                     + f" [{', '.join(runtimes)}]")
         for runtime in dict.fromkeys(self.runtime_of.values()):
             if runtime in self.ready:
                 self.say(self.ready[runtime])
@@ -267,6 +272,11 @@ class HarnessTerminal:
         self.phase[instance] = "collected"
         self.environment.setdefault(runtime, {}).update(environment)
         self.total[runtime] = max(self.total.get(runtime, 0), len(nodeids))
+
+    def pytest_pyodide_module_missing(self, runtime: str, module: str, importer: str) -> None:
+        runtimes = self.missing.setdefault(module, (importer, []))[1]
+        if runtime not in runtimes:
+            runtimes.append(runtime)
 
     def pytest_pyodide_runtime_error(self, instance: str, text: str) -> None:
         if not self._collecting:

@@ -8,7 +8,6 @@ runs in Chromium, where the interrupt goes through a worker's shared buffer.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
