@@ -581,3 +581,25 @@ def test_import_origins_of_an_installed_distribution(pytester: pytest.Pytester, 
     assert origins["pytest"] == {"file": pytest.__file__, "in_wheel": True}
     assert origins["_pytest"]["in_wheel"] is True
     assert no_package.one("collected")["import_origins"]["pytest"]["in_wheel"] is False
+
+
+def test_a_report_a_plugin_cannot_serialize_still_arrives(pytester: pytest.Pytester,
+                                                          run_inner: Any) -> None:
+    """pytest's subtests copy their arguments to serialize a report; one that cannot be
+    copied (itertools.count on Python 3.14: more-itertools' suite) must not fail the test
+    in the runtime only: the report is sent in pytest's plain form."""
+    pytest.importorskip("_pytest.subtests", reason="pytest before 9.0 has no subtests")
+    suite(pytester, test_sub='''
+class NoCopy:
+    def __deepcopy__(self, memo):
+        raise TypeError("cannot copy this")
+
+def test_sub(subtests):
+    with subtests.test(msg="one", value=NoCopy()):
+        assert True
+''')
+    result = run_inner()
+    assert result.status == pytest.ExitCode.OK
+    reports = [e["report"] for e in result.events if e["event"] == "test_report"]
+    assert reports and all(r["outcome"] == "passed" for r in reports)
+    assert "cannot copy this" not in json.dumps(result.events)

@@ -173,10 +173,26 @@ class InnerPlugin:
 
     # -- helpers -----------------------------------------------------------------------
     def _serialize(self, report: pytest.CollectReport | pytest.TestReport) -> dict[str, Any]:
+        """The report as pytest serializes it for a worker; when a plugin's serializer fails
+        on it, pytest's own form of a plain report (the outcome is what counts).
+
+        pytest's subtests plugin copies a subtest's context with ``dataclasses.asdict``,
+        which deep-copies the test's arguments: an ``itertools.count`` there cannot be
+        copied on Python 3.14, and the test would fail in the runtime only because its
+        report was sent (more-itertools)."""
         assert self.config is not None
-        data: dict[str, Any] = self.config.hook.pytest_report_to_serializable(
-            config=self.config, report=report
-        )
+        try:
+            data: dict[str, Any] = self.config.hook.pytest_report_to_serializable(
+                config=self.config, report=report)
+        except Exception:
+            if not isinstance(report, pytest.TestReport):
+                raise
+            plain = pytest.TestReport(
+                report.nodeid, report.location, dict(report.keywords), report.outcome,
+                report.longrepr, report.when, report.sections, report.duration, report.start,
+                report.stop, report.user_properties)
+            data = self.config.hook.pytest_report_to_serializable(config=self.config,
+                                                                  report=plain)
         return data
 
     def _test_report(self, report: pytest.TestReport) -> dict[str, Any]:
