@@ -131,11 +131,19 @@ class LockFiles:
         self.store = self.root / "files"
         self.log = log
         self._verified: set[Path] = set()
+        self._origins: dict[str, str] = {}  # key -> where this run got its file
 
     # -- one file --
 
     def get(self, entry: LockEntry) -> tuple[Path, str]:
-        """The verified file of ``entry`` in the cache, and where it came from this time."""
+        """The verified file of ``entry`` in the cache, and where this run got it from."""
+        if entry.key in self._origins:
+            return self.store / entry.basename, self._origins[entry.key]
+        path, where = self._get(entry)
+        self._origins[entry.key] = where
+        return path, where
+
+    def _get(self, entry: LockEntry) -> tuple[Path, str]:
         stored = self.store / entry.basename
         tried: list[str] = []
         if stored.is_file():

@@ -60,10 +60,13 @@ class LockSetup:
 def lock_setup(tmp_path: Path, harness_cache: Path) -> LockSetup:
     npm = obtain_distribution(cache=harness_cache).path
     files = tmp_path / "served"
+    # Files of their own in each test (the cache, shared by the session, keys them by hash):
+    # each test fetches them itself.
+    mark = f"# made for {tmp_path.name}\n"
     beta = make_wheel(files, "lockbeta", tag=PYODIDE_TAG,
-                      files={"lockbeta.py": "WHERE = 'lockbeta from the lock'\n"})
+                      files={"lockbeta.py": mark + "WHERE = 'lockbeta from the lock'\n"})
     alpha = make_wheel(files, "lockalpha", requires_dist=["lockbeta"],
-                       files={"lockalpha.py": "import lockbeta\nWHERE = 'lockalpha from the lock'\n"})
+                       files={"lockalpha.py": mark + "import lockbeta\nWHERE = 'lockalpha from the lock'\n"})
     entries = [entry(alpha, depends=["lockbeta"]), entry(beta)]
     wheel = make_wheel(tmp_path / "dist", "lockuser", requires_dist=["lockalpha>=1"],
                        files={"lockuser.py": "import lockalpha\ndef where():\n    return lockalpha.WHERE\n"})
