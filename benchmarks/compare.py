@@ -280,14 +280,27 @@ def outcomes_note(samples: Sequence[Sample], cases: Sequence[Case]) -> list[str]
     return lines
 
 
+def command_line(opts: Options) -> str:
+    """The options that shaped the figures, as they would be typed."""
+    parts = [f"--ref {opts.ref}", f"--repeat {opts.repeat}"]
+    if opts.new_ref != "HEAD":
+        parts.append(f"--new-ref {opts.new_ref}")
+    if opts.tests != DEFAULT_TESTS:
+        parts.append(f"--tests {opts.tests}")
+    if opts.runtimes != ALL_RUNTIMES:
+        parts.append(f"--only {','.join(opts.runtimes)}")
+    if not opts.sandbox_off:
+        parts.append("--no-sandbox-off")
+    return " ".join(parts)
+
+
 def render(opts: Options, old: Side, new: Side, samples: Sequence[Sample], cases: Sequence[Case],
            started: str, minutes: float, load: str) -> str:
     subject_names = sorted({c.subject.name for c in cases})
     return "\n".join([
         report.COMPARE_BEGIN,
         f"## Against the previous main ({old.commit[:7]} -> {new.commit[:7]})", "",
-        f"Made by `python benchmarks/compare.py --ref {opts.ref} --repeat {opts.repeat}"
-        f"{f' --tests {opts.tests}' if opts.tests != DEFAULT_TESTS else ''}` on {started} in "
+        f"Made by `python benchmarks/compare.py {command_line(opts)}` on {started} in "
         f"{minutes:.0f} min, {os.cpu_count()} cores, load average at start {load}: the harness at "
         f"{old.commit[:12]} (*old*: `{opts.ref}`) and at {new.commit[:12]} (*new*: `{opts.new_ref}`), "
         f"each installed from `git archive` into its own venv, on {', '.join(subject_names)}. "

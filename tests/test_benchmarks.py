@@ -181,3 +181,12 @@ def test_compare_section_is_placed_then_replaced_and_kept_by_run_py() -> None:
     kept = report.splice_compare(rewritten, report.compare_section(again) or "")
     assert "second" in kept and "again" in kept
     assert report.splice_compare("# Benchmarks\n", section).endswith(report.COMPARE_END + "\n")
+
+
+def test_compare_names_the_options_that_shaped_its_figures(tmp_path: Path) -> None:
+    opts = compare.parse_args(["--ref", "abc", "--repeat", "3", "--tests", "5000", "--only", "node",
+                               "--workdir", str(tmp_path), "--output", "-"])
+    assert compare.command_line(opts) == "--ref abc --repeat 3 --tests 5000 --only node"
+    assert opts.output is None
+    default = compare.parse_args(["--workdir", str(tmp_path)])
+    assert compare.command_line(default) == f"--ref {compare.DEFAULT_REF} --repeat 5"
