@@ -259,6 +259,10 @@ RULES: tuple[Rule, ...] = (
          "runtime when the interrupt did not land",
          lambda e: e.exception == "PyodideTimeout" or (
              bool(e.crash) and _TIMED_OUT.match(e.crash) is not None)),
+    Rule("hypothesis-deadline", TIMEOUT,
+         "a hypothesis example took longer than its deadline (200 ms by default): WebAssembly "
+         "runs slower than native code, and a first call (compiling, warming up) more so",
+         _says("DeadlineExceeded", "exceeds the deadline of", "exceeded the deadline of")),
     Rule("js-stack-overflow", RECURSION,
          "the JavaScript engine's stack overflowed before Python's recursion limit: V8 "
          "says 'Maximum call stack size exceeded', SpiderMonkey 'too much recursion'",

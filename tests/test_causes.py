@@ -334,6 +334,18 @@ EXAMPLES = [
         'tests/test_probes2.py:22: RuntimeError',
     ),
     Example(
+        'hypothesis-deadline',
+        'python-dateutil 4.0.0 chromium tests/property/test_rrule_prop.py::test_rruleset_roundtrip'
+        '[deepcopy-empty]',
+        "DeadlineExceeded('Test took 259.31ms, which exceeds the deadline of 200.00ms. If you expect "
+        "test cases to take this long, you can use @settings(deadline=...) to either set a higher "
+        "deadline, or to disable it with deadline=None.') [single exception in FlakyFailure]",
+        '  | Unreliable test timings! On an initial run, this test took 259.31ms, which exceeded the '
+        'deadline of 200.00ms, but on a subsequent run it took 0.57 ms, which did not.\n'
+        '    | hypothesis.errors.DeadlineExceeded: Test took 259.31ms, which exceeds the deadline of '
+        '200.00ms.',
+    ),
+    Example(
         'jspi-unavailable',
         'Pyodide 314.0.7 in Node 20 (no JSPI): run_sync(asyncio.sleep(0))',
         'RuntimeError: WebAssembly stack switching not supported in this JavaScript runtime',

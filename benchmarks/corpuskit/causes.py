@@ -89,6 +89,10 @@ RULES: tuple[Rule, ...] = (
          r"MemoryError|RecursionError|maximum recursion depth|Maximum call stack size exceeded"
          r"|too much recursion"
          r"|memory access out of bounds|Cannot enlarge memory|Out of memory"),
+    # WebAssembly runs slower than native code, and slower still on a loaded machine: a
+    # hypothesis example can exceed its deadline (200 ms by default) in a runtime only.
+    Rule("slower than native (hypothesis deadline)", r"DeadlineExceeded|exceeds the deadline of",
+         outcomes=frozenset({"failed", "error"})),
     # The suite itself skips or expects failure on Emscripten / WebAssembly (bitarray: "Emcripten").
     Rule("skipped by the suite on Emscripten", r"(?i)\bems?cripten|wasm|webassembly|pyodide",
          outcomes=_SKIPS),
