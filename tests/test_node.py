@@ -326,3 +326,35 @@ def test_testpaths_naming_the_package_source_runs_like_pytest(
         f'[tool.pytest.ini_options]\ntestpaths = ["{PACKAGE}", "tests"]\n')
     result = run(f"--pyodide-wheel={wheel}")
     result.assert_outcomes(passed=1)
+
+
+def test_a_suite_shipped_inside_the_package_runs_with_pyargs(pytester: pytest.Pytester, run: Run,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """bitarray, numpy and others keep their tests in the package: --pyargs runs them from
+    the installed wheel, while the source copy of the package stays out of the test tree."""
+    files = {f"{PACKAGE}/__init__.py": "WHERE = 'wheel'\n",
+             f"{PACKAGE}/tests/__init__.py": "",
+             f"{PACKAGE}/tests/test_inside.py":
+                 "import harnessdemo\n\ndef test_from_the_wheel():\n"
+                 "    assert 'site-packages' in harnessdemo.__file__\n"}
+    wheel = make_wheel(pytester.path / "dist", PACKAGE, "1.0", files=files)
+    project = pytester.path / "sdist"
+    for name, text in files.items():  # the sdist holds the same files: they must not be used
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("raise ImportError('the source copy')\n")
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\n')
+    monkeypatch.chdir(project)
+    result = run(f"--pyodide-wheel={wheel}", "--pyargs", PACKAGE, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_inside.py::test_from_the_wheel[[]node[]] PASSED*"])
+
+
+def test_the_last_runs_report_dir_stays_out_of_the_test_tree(
+    suite: Callable[..., Path], run: Run
+) -> None:
+    wheel = suite({"tests/test_a.py": "def test_a():\n    pass\n"})
+    for _ in range(2):
+        result = run(f"--pyodide-wheel={wheel}", "--pyodide-report-dir=report")
+        result.assert_outcomes(passed=1)
+    assert Path("report/index.html").is_file()
+    result.stdout.fnmatch_lines(["*test tree: left out report/: an output of this run*"])

@@ -219,3 +219,35 @@ def test_a_shell_expanded_glob_is_taken_like_the_quoted_one(
     (intake,) = seen
     assert [w.path.name for w in intake.wheels] == [pure.name]
     assert [p.name for p, _ in intake.skipped] == [native.name]
+
+
+def test_the_runs_counts_agree_with_pytests_summary(
+    pytester: pytest.Pytester, fake_host: dict[str, FakeRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: the progress shown during a run and the summary at the end disagreed (18 vs
+    20 failures on boltons). The status line and the runtime table count with pytest's own
+    categories: after the run they equal pytest's summary, errors in teardown included."""
+    seen: dict[str, str] = {}
+
+    class Observer:
+        @pytest.hookimpl(trylast=True)
+        def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+            harness = terminalreporter.config.pluginmanager.get_plugin("pyodide_harness_terminal")
+            seen["status"] = harness.status()
+            seen.update({key: str(len(terminalreporter.stats.get(key, [])))
+                         for key in ("passed", "failed", "error")})
+
+    failing_teardown = [protocol.TestStarted(C), report(C, "setup"),
+                        report(C, "call", "failed", "E   boom"),
+                        report(C, "teardown", "failed", "E   and in teardown"),
+                        protocol.TestFinished(C)]
+    fake_host["node"] = FakeRuntime("node", [
+        *BOOT, collected(A, B, C, D), *passing(A),
+        protocol.TestStarted(B), report(B, "setup", "failed", "E   no fixture"),
+        report(B, "teardown"), protocol.TestFinished(B),
+        *failing_teardown, *passing(D), *END])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--pyodide-wheel=demo.whl",
+                                "--pyodide-runtime=node", plugins=[Observer()])
+    result.assert_outcomes(passed=2, failed=1, errors=2)
+    assert (seen["passed"], seen["failed"], seen["error"]) == ("2", "1", "2")
+    assert seen["status"].startswith("pyodide-harness: node 4/4 (1 failed, 2 error)"), seen
