@@ -339,7 +339,7 @@ def test_a_suite_shipped_inside_the_package_runs_with_pyargs(pytester: pytest.Py
                  "    assert 'site-packages' in harnessdemo.__file__\n"}
     wheel = make_wheel(pytester.path / "dist", PACKAGE, "1.0", files=files)
     project = pytester.path / "sdist"
-    for name, text in files.items():  # the sdist holds the same files: they must not be used
+    for name in files:  # the sdist holds the same files: they must not be used
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text("raise ImportError('the source copy')\n")
     (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\n')
