@@ -10,6 +10,7 @@ naming the file and the fix; a ``HarnessError`` exits with its own code.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ MERGE_NOTE = "note: {note}"
 WROTE = "wrote {count} files to {out_dir}"
 WROTE_BASELINE = "wrote {path} ({count} failing tests)"
 XFAILS_NOTE = "note: {note}"
+COVERAGE_MERGED = "coverage data of {runtimes} in {out_dir}"
+COVERAGE_NOT_MERGED = "note: coverage data not merged: {why}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,8 +152,30 @@ def _merge(args: argparse.Namespace) -> int:
     for note in notes:
         print(MERGE_NOTE.format(note=note), file=sys.stderr)
     written = write_reports(merged, args.out_dir)
+    written += _merge_coverage([results_path(path).parent for path in inputs], args.out_dir)
     print(WROTE.format(count=len(written), out_dir=args.out_dir))
     return EXIT_OK
+
+
+def _merge_coverage(report_dirs: list[Path], out_dir: Path) -> list[Path]:
+    """The inputs' coverage data (``--pyodide-cov``), merged per runtime, read with the
+    coverage config of the current directory (the project)."""
+    if not any((d / "coverage").is_dir() for d in report_dirs):
+        return []
+    if importlib.util.find_spec("coverage") is None:
+        print(COVERAGE_NOT_MERGED.format(why="coverage.py is not installed here (pip install "
+                                         "coverage)"), file=sys.stderr)
+        return []
+    from pyodide_harness.covdata import merge
+    from pyodide_harness.reports.coverage import write_coverage_reports
+
+    summaries, notes = merge(report_dirs, out_dir, Path.cwd())
+    if not summaries:
+        return []
+    written = write_coverage_reports(summaries, notes, out_dir)
+    print(COVERAGE_MERGED.format(runtimes=", ".join(s.name for s in summaries),
+                                 out_dir=out_dir / "coverage"))
+    return [Path(s.data_file) for s in summaries] + written
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -47,7 +47,9 @@ XDIST = ("{option} (pytest-xdist) would start worker processes on this host, whi
          "instead: it shares the tests between instances of each runtime")
 COV = ("{option} (pytest-cov) measures this host process, which runs none of the suite with "
        "--pyodide-wheel (coverage would read 0% and --cov-fail-under would fail the run). "
-       "Measure coverage in a native run; leave {option} out of harness runs")
+       "Use --pyodide-cov[=SOURCE] instead: it measures the suite inside each runtime with "
+       "coverage.py, honouring your coverage config, and writes a data file per runtime with "
+       "your project's paths (--pyodide-cov-compare=.coverage compares a native run)")
 RUN_PARALLEL = ("{option} (pytest-run-parallel) runs tests in threads of this host process, which "
                 "runs none of the suite with --pyodide-wheel, and Pyodide cannot start threads. "
                 "Leave it out of harness runs")

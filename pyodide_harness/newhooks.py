@@ -15,6 +15,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .preparation import Plan
+    from .protocol import CoverageMeasured
 
 
 @pytest.hookspec(historic=True)
@@ -85,6 +86,13 @@ def pytest_pyodide_runtime_finished(config: pytest.Config, runtime: str, instanc
     """The instance is done for good (its session ended, or it died for the last time);
     ``timings`` as in ``results.TIMINGS``, ``seconds`` its wall time, ``ran`` the tests
     it finished."""
+
+
+@pytest.hookspec()
+def pytest_pyodide_coverage(config: pytest.Config, runtime: str, instance: str,
+                            data: CoverageMeasured) -> None:
+    """coverage.py's data came from the instance (``--pyodide-cov``): what its tests ran since
+    the last call, or with ``data.final`` all it measured; paths are the runtime's."""
 
 
 @pytest.hookspec()

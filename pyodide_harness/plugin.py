@@ -78,6 +78,11 @@ HELP = {
     "page may also reach any origin), off (no confinement)",
     "arg": "Pass ARG to the suite's pytest inside the runtime unchanged (for an option a "
     "conftest declares in a way the host cannot read); repeatable",
+    "cov": "Measure coverage of SOURCE (a package or directory; repeatable; none given: the "
+    "wheel's packages) with coverage.py inside each runtime, honouring the project's coverage "
+    "config; data files per runtime and combined, with the project's paths",
+    "cov_compare": "A native run's coverage data file (e.g. .coverage): report the lines it ran "
+    "that a runtime did not",
 }
 
 
@@ -116,6 +121,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     choices=SANDBOX_MODES, help=HELP["sandbox"])
     group.addoption("--pyodide-arg", action="append", default=[], metavar="ARG",
                     help=HELP["arg"])
+    group.addoption("--pyodide-cov", action="append", default=[], nargs="?", const="",
+                    metavar="SOURCE", help=HELP["cov"])
+    group.addoption("--pyodide-cov-compare", default=None, metavar="DATAFILE",
+                    help=HELP["cov_compare"])
     parser.addini("pyodide_timeout", HELP["timeout"], default="300")
     if importlib.util.find_spec("pytest_timeout") is None:
         # A suite configured for pytest-timeout runs unmodified (even with --strict-config)
@@ -131,6 +140,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("pyodide_version", HELP["version"], default=target.DEFAULT_VERSION)
     parser.addini("pyodide_sandbox", HELP["sandbox"], default="on")
     parser.addini("pyodide_package_base_url", HELP["package_base_url"], default="")
+    parser.addini("pyodide_cov", HELP["cov"], type="args", default=[])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -190,7 +200,17 @@ def resolve_settings(config: pytest.Config) -> Settings:
         sandbox=parse_sandbox(opt.pyodide_sandbox, "--pyodide-sandbox") if opt.pyodide_sandbox
         else parse_sandbox(config.getini("pyodide_sandbox"), "ini pyodide_sandbox"),
         inner_args=tuple(opt.pyodide_arg),
+        coverage=_coverage_sources(config),
+        coverage_compare=_path(opt.pyodide_cov_compare, config),
     )
+
+
+def _coverage_sources(config: pytest.Config) -> tuple[str, ...] | None:
+    """``--pyodide-cov`` values, else the ini's; None: no coverage, (): the wheels' packages."""
+    if config.option.pyodide_cov:
+        return tuple(value for value in config.option.pyodide_cov if value)
+    values = config.getini("pyodide_cov")
+    return tuple(values) if values else None
 
 
 def _package_base_url(config: pytest.Config) -> str | None:
@@ -235,6 +255,10 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve_settings(config)
         intake = check_inputs(config, settings)
         gate = Gate.load(settings.baseline, list(settings.xfail))
+        if settings.coverage is not None or settings.coverage_compare is not None:
+            from .covdata import check_coverage
+
+            check_coverage(settings)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
@@ -245,3 +269,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.report_dir is not None:
         config.pluginmanager.register(Recording(settings.report_dir, terminal.say),
                                       "pyodide_harness_recording")
+    if settings.coverage is not None:
+        from .covrecording import CoverageRecorder
+
+        config.pluginmanager.register(CoverageRecorder(config, settings, terminal.say),
+                                      "pyodide_harness_coverage")

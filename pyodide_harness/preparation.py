@@ -9,6 +9,7 @@ instance with its in-runtime options. Each step says what it did through
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +83,10 @@ def requirement_sources(config: pytest.Config, settings: Settings, say: Say) -> 
     for source in sources:
         for note in source.notes:
             say(f"test requirements: {note}")
+    if settings.coverage is not None:  # coverage.py, resolved as a test requirement is
+        from .covdata import requirement_source
+
+        sources.append(requirement_source())
     return sources
 
 
@@ -129,6 +134,12 @@ def prepare(config: pytest.Config, settings: Settings, intake: WheelIntake, say:
     runtime_dists = {str(canonicalize_name(parse_wheel_filename(w.name)[0])) for w in installs}
     base = innerargs.inner_options(config, settings, intake.wheels[0].name, top_level,
                                    runtime_dists, say)
+    if settings.coverage is not None:
+        from .covdata import runtime_options
+
+        base = dataclasses.replace(base, coverage=runtime_options(
+            settings.coverage, config.rootpath, config.invocation_params.dir, top_level,
+            tree.excluded))
     rconfig = RuntimeConfig(node=settings.node, browser_paths=dict(settings.browser_paths),
                             sockfs=settings.sockfs, sandbox=settings.sandbox)
     paths = split_runtime_args(base.paths, settings.runtimes)

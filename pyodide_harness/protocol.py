@@ -121,6 +121,22 @@ class SessionFinished:
 
 
 @dataclass(frozen=True)
+class CoverageMeasured:
+    """coverage.py's data from inside the runtime (``--pyodide-cov``): what ran since the
+    last such event (sent before each ``test_finished``), or with ``final`` everything the
+    session measured. ``lines`` (or with ``branch`` ``arcs``) maps the runtime's paths to
+    line numbers (arcs: line pairs); an empty list is a file measured that never ran."""
+
+    branch: bool
+    lines: dict[str, list[int]] = field(default_factory=dict)
+    arcs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    final: bool = False
+    warnings: list[str] = field(default_factory=list)  # coverage.py's, with final
+    error: str = ""  # coverage could not start or stopped measuring
+    measured_by: str = ""  # with final: coverage.py's version and core ("SysMonitor")
+
+
+@dataclass(frozen=True)
 class Interrupted:
     """The suite ended the in-runtime session as pytest lets it: KeyboardInterrupt raised by
     a test, a fixture or a module (``path``:``lineno``, where it was raised; ``message``:
@@ -184,6 +200,7 @@ Event: TypeAlias = (
     | TestFinished
     | Warning
     | SessionFinished
+    | CoverageMeasured
     | Interrupted
     | InternalError
     | Done
@@ -231,6 +248,22 @@ def _test_report(d: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def _coverage(d: dict[str, Any]) -> CoverageMeasured:
+    branch = bool(d["branch"])
+    files = d["files"]
+    if not isinstance(files, dict):
+        raise TypeError("coverage files are not an object")
+    warnings = [str(w) for w in d.get("warnings", ())]
+    if branch:
+        arcs = {str(path): [(int(a), int(b)) for a, b in pairs] for path, pairs in files.items()}
+        return CoverageMeasured(True, arcs=arcs, final=bool(d.get("final")), warnings=warnings,
+                                error=str(d.get("error", "")),
+                                measured_by=str(d.get("measured_by", "")))
+    lines = {str(path): [int(n) for n in numbers] for path, numbers in files.items()}
+    return CoverageMeasured(False, lines=lines, final=bool(d.get("final")), warnings=warnings,
+                            error=str(d.get("error", "")), measured_by=str(d.get("measured_by", "")))
+
+
 def decode(message: str) -> Event:
     """Parse one protocol message; raise ProtocolError for anything else."""
     try:
@@ -268,6 +301,8 @@ def decode(message: str) -> Event:
                 )
             case "session_finished":
                 return SessionFinished(int(d["exitstatus"]))
+            case "coverage":
+                return _coverage(d)
             case "interrupted":
                 code = d.get("returncode")
                 return Interrupted(str(d["nodeid"]), str(d["message"]), str(d["path"]),

@@ -1,17 +1,15 @@
 """The host side of a run: start the runtimes, dispatch their events to pytest.
 
-Like pytest-xdist's ``DSession``, the host never imports the suite. Each runtime
-collects and runs it in one in-runtime pytest session and streams typed events;
-``dispatch`` handles each event type in one place (closed by ``assert_never``),
-turning them into one host item per (test, runtime) and pytest's usual hook
-calls: ``pytest_collectreport``, ``pytest_runtest_logstart/logreport/logfinish``
-(so the terminal, ``--junitxml``, ``-x`` and the exit status work as always) and
-the harness's own hooks (``newhooks.py``) for observers.
+Like pytest-xdist's ``DSession``, the host never imports the suite. Each runtime collects
+and runs it in one in-runtime pytest session and streams typed events; ``dispatch``
+handles each event type in one place (closed by ``assert_never``), turning them into one
+host item per (test, runtime) and pytest's usual hook calls: ``pytest_collectreport``,
+``pytest_runtest_logstart/logreport/logfinish`` (so the terminal, ``--junitxml``, ``-x``
+and the exit status work) and the harness's own hooks (``newhooks.py``) for observers.
 
-A test's phase reports are held until the test finishes and then passed on
-together, so output of several runtimes never interleaves within a test. Events
-of a runtime that finished collecting wait until every runtime has collected:
-pytest's items must all exist before the first test is reported.
+A test's phase reports are held until the test finishes and then passed on together, so output of
+several runtimes never interleaves within a test. Events of a runtime that finished collecting wait
+until every runtime has collected: pytest's items must all exist before the first test is reported.
 """
 
 from __future__ import annotations
@@ -190,6 +188,9 @@ class HarnessSession:
                                event.nodeid)
             case protocol.SessionFinished(exitstatus=status):
                 instance.exitstatus = status
+            case protocol.CoverageMeasured():
+                self.config.hook.pytest_pyodide_coverage(
+                    config=self.config, runtime=instance.runtime, instance=instance.name, data=event)
             case protocol.Interrupted():
                 self._interrupted(instance, event)
             case protocol.InternalError(text=text):

@@ -42,6 +42,8 @@ class Settings:
     workers_note: str | None = None  # why fewer instances than asked for
     sandbox: Sandbox = "on"
     inner_args: tuple[str, ...] = ()  # --pyodide-arg: passed to the runtime's pytest as is
+    coverage: tuple[str, ...] | None = None  # --pyodide-cov sources; (): the wheels' packages
+    coverage_compare: Path | None = None  # --pyodide-cov-compare: a native coverage data file
 
     @property
     def explicit_requirements(self) -> bool:

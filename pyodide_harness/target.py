@@ -72,6 +72,8 @@ PIP_PLATFORM_ARGS: tuple[str, ...] = (
 #: Inside every runtime: the home directory, and where the test tree is unpacked.
 HOME_DIR = "/home/pyodide"
 PROJECT_DIR = f"{HOME_DIR}/project"
+#: Inside every runtime: where the wheels are installed (``site.getsitepackages()``).
+SITE_PACKAGES = "/lib/python{}.{}/site-packages".format(*PYTHON_MAJOR_MINOR)
 
 _VERSION = re.compile(r"^(?P<series>\d+)\.\d+\.\d+(?:[.+-]?[0-9A-Za-z.]+)?$")
 

@@ -133,6 +133,16 @@ SAMPLES: dict[str, tuple[dict[str, Any], protocol.Event]] = {
         {"event": "session_finished", "exitstatus": 1},
         protocol.SessionFinished(1),
     ),
+    "coverage": (
+        {"event": "coverage", "branch": True,
+         "files": {"/lib/python3.14/site-packages/msgpack/ext.py": [[-1, 1], [1, 3]],
+                   "/lib/python3.14/site-packages/msgpack/fallback.py": []},
+         "final": True, "warnings": ["Module x was never imported. (module-not-imported)"]},
+        protocol.CoverageMeasured(
+            True, arcs={"/lib/python3.14/site-packages/msgpack/ext.py": [(-1, 1), (1, 3)],
+                        "/lib/python3.14/site-packages/msgpack/fallback.py": []},
+            final=True, warnings=["Module x was never imported. (module-not-imported)"]),
+    ),
     "interrupted": (
         {"event": "interrupted", "nodeid": NODEID, "message": "KeyboardInterrupt",
          "path": "/home/pyodide/project/tests/test_basic.py", "lineno": 14},
@@ -247,6 +257,7 @@ def _needed(kind: str, key: str) -> bool:
         "session_started": {"rootdir", "protocol_version"},
         "collected": {"deselected", "import_origins"},
         "test_started": {"location", "timeout"},
+        "coverage": {"final", "warnings"},
     }
     return key not in optional.get(kind, set())
 
@@ -267,6 +278,8 @@ def _needed(kind: str, key: str) -> bool:
         {"event": "collected", "items": [{"nodeid": NODEID, "location": ["a.py", 1, "t"], "keywords": 1}]},
         {"event": "collected", "items": [], "import_origins": 7},
         {"event": "runtime_ready", "environment": {}, "boot_seconds": "fast", "install_seconds": 0},
+        {"event": "coverage", "branch": True, "files": {"a.py": [[1]]}},
+        {"event": "coverage", "branch": False, "files": [["a.py", [1]]]},
     ],
     ids=lambda m: m["event"],
 )
@@ -331,9 +344,10 @@ def test_round_trip_of_the_inner_plugin(pytester: pytest.Pytester, inner: Module
     pytester.path.joinpath("tests", "test_broken.py").unlink()
     messages += _inner_messages(inner, pytester.path)
     kinds = [json.loads(m)["event"] for m in messages]
-    # interrupted: only when the suite interrupts its session (tests/test_interrupts.py)
+    # interrupted: only when the suite interrupts its session (tests/test_interrupts.py);
+    # coverage: only with --pyodide-cov (tests/test_covdata.py)
     expected = set(SAMPLES) - {"runtime_ready", "install_failed", "runtime_error", "internal_error",
-                               "interrupted"}
+                               "interrupted", "coverage"}
     assert set(kinds) == expected, "the inner plugin emits every event the JS side does not"
 
     for message in messages:

@@ -237,7 +237,7 @@ def test_the_runs_counts_agree_with_pytests_summary(
             seen.update({key: str(len(terminalreporter.stats.get(key, [])))
                          for key in ("passed", "failed", "error")})
 
-    failing_teardown = [protocol.TestStarted(C), report(C, "setup"),
+    failing_teardown: list[protocol.Event] = [protocol.TestStarted(C), report(C, "setup"),
                         report(C, "call", "failed", "E   boom"),
                         report(C, "teardown", "failed", "E   and in teardown"),
                         protocol.TestFinished(C)]

@@ -14,11 +14,15 @@ selects a runtime), the shard, and the tests already done before a restart.
 One exception: with ``schedule: "load"`` (several instances of a runtime) the
 session runs only the tests the host sends it, as they come, like a
 pytest-xdist worker (see ``InnerPlugin.pytest_runtestloop``).
+
+With ``coverage`` options (``--pyodide-cov``) coverage.py measures the session
+(``RuntimeCoverage``); it is imported only then, and must be installed in the runtime.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -31,14 +35,14 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import pytest
 
 #: Version of the options the host sends and of the events sent back; the host and
 #: this file come from the same installation, so a mismatch means a stale copy.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 Emit = Callable[[dict[str, Any]], None]
 # The host's next command line, waiting at most the given milliseconds (None: nothing yet).
@@ -71,6 +75,27 @@ OPTIONS_MISMATCH = (
 
 
 @dataclass(frozen=True)
+class CoverageOptions:
+    """What coverage.py measures in the runtime (``--pyodide-cov``), as the host worked it out
+    from the option and the project's coverage configuration."""
+
+    source_pkgs: tuple[str, ...] = ()  # importable names: the wheel's packages, as installed
+    source: tuple[str, ...] = ()  # directories of the test tree, relative to the rootdir
+    omit: tuple[str, ...] = ()  # the project's omit patterns, also as installed paths
+    branch: bool = True
+    config_name: str = ""  # the project's coverage config file ("": none) and its text,
+    config_text: str = ""  # so both ends read the same settings
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CoverageOptions:
+        return cls(source_pkgs=tuple(data.get("source_pkgs", ())),
+                   source=tuple(data.get("source", ())), omit=tuple(data.get("omit", ())),
+                   branch=bool(data.get("branch", True)),
+                   config_name=str(data.get("config_name", "")),
+                   config_text=str(data.get("config_text", "")))
+
+
+@dataclass(frozen=True)
 class InnerOptions:
     """The in-runtime session's command line, as the host builds it.
 
@@ -93,10 +118,11 @@ class InnerOptions:
     # plugin present in the runtime declares them again, for real), so one missing here
     # is not an "unknown config option" (an error with filterwarnings = error)
     ini_keys: tuple[str, ...] = ()
+    coverage: CoverageOptions | None = None  # --pyodide-cov: measure with coverage.py
     version: int = PROTOCOL_VERSION
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> InnerOptions:
@@ -114,6 +140,7 @@ class InnerOptions:
             skip=tuple(data.get("skip", ())),
             schedule="load" if data.get("schedule") == "load" else "all",
             ini_keys=tuple(data.get("ini_keys", ())),
+            coverage=CoverageOptions.from_json(data["coverage"]) if data.get("coverage") else None,
         )
 
 
@@ -153,12 +180,160 @@ def shard_of(nodeid: str, total: int) -> int:
     return int.from_bytes(digest[:8], "big") % total + 1
 
 
+COVERAGE_DIR = "/tmp/pyodide-harness-coverage"  # where the project's coverage config is written
+
+
+class RuntimeCoverage:
+    """coverage.py measuring the session: started before pytest imports anything of the suite,
+    what ran since the last test sent after every test (so a runtime that dies keeps what its
+    finished tests ran), and everything once more at the end.
+
+    A ``coverage`` event's ``files`` map the runtime's paths to line numbers, or with
+    ``branch`` to ``[from, to]`` arcs; an empty list is a file measured but never run. What a
+    test ran is what coverage's collector hands its ``CoverageData`` (``add_lines``,
+    ``add_arcs``, ``touch_files``) when ``get_data`` flushes it: only the new data, so a test
+    that runs no new line costs one check. Coverage's warnings come with the last event;
+    coverage is imported only here.
+    """
+
+    def __init__(self, options: CoverageOptions, emit: Emit) -> None:
+        self.options = options
+        self.emit = emit
+        self.cov: Any = None
+        self.branch = options.branch
+        self.new: dict[str, set[Any]] = {}  # what the collector flushed since the last event
+        self.sent: dict[str, set[Any]] = {}  # what the host has
+        self.tapped = False
+        self.warnings: list[str] = []
+        self.measured_by = ""  # "coverage.py 7.13.5, SysMonitor core": what measured
+
+    def start(self) -> None:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                import coverage
+
+                cov = coverage.Coverage(
+                    data_file=None, config_file=self._config_file(), branch=self.options.branch,
+                    source=list(self.options.source), source_pkgs=list(self.options.source_pkgs),
+                    omit=list(self.options.omit), messages=False)
+                cov.start()
+        except Exception as exc:  # not installed, a config plugin missing in here: tests still run
+            self._failed("could not start", exc)
+            return
+        self.cov = cov
+        self.branch = bool(cov.get_option("run:branch"))
+        with contextlib.suppress(Exception):  # the tracer coverage chose (sys.monitoring or not)
+            core = dict(cov.sys_info()).get("core", "")
+            self.measured_by = f"coverage.py {coverage.__version__}, {core} core"
+        self.warnings += [str(w.message) for w in caught]
+
+    def _config_file(self) -> str | bool:
+        if not self.options.config_name:
+            return False
+        os.makedirs(COVERAGE_DIR, exist_ok=True)
+        path = os.path.join(COVERAGE_DIR, os.path.basename(self.options.config_name))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.options.config_text)
+        return path
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        self.emit({"event": "coverage", "branch": self.branch, "files": {},
+                   "error": f"coverage.py {what}: {type(exc).__name__}: {exc}"})
+
+    def flush(self) -> None:
+        """After a test: send what ran since the last event (nothing when nothing new ran)."""
+        if self.cov is None:
+            return
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # said again, once, at the end
+                data = self.cov.get_data()
+            if not self.tapped:  # the first time: what ran while pytest collected, then taps
+                self._tap(data)
+                found = self._everything(data)
+            else:
+                found, self.new = self.new, {}
+        except Exception as exc:
+            self._failed("failed while measuring; coverage stopped", exc)
+            self._stop()
+            return
+        files = {}  # a tracer may hand over again what it saw before (pytrace does)
+        for path, items in found.items():
+            sent = self.sent.get(path)
+            if sent is None or not items <= sent:
+                files[path] = items - sent if sent is not None else items
+        if files:
+            self._send(files)
+
+    def finish(self) -> None:
+        """At the end of the session: everything measured, with coverage's warnings."""
+        if self.cov is None:
+            return
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.cov.stop()
+                data = self.cov.get_data()
+            files = self._everything(data)
+        except Exception as exc:
+            self._failed("failed at the end of the session", exc)
+            return
+        finally:
+            self.cov = None
+        self._send(files, final=True,
+                   notes=list(dict.fromkeys([*self.warnings, *(str(w.message) for w in caught)])))
+
+    def _stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.cov.stop()
+        self.cov = None
+
+    def _tap(self, data: Any) -> None:
+        """Note what the collector adds to ``data`` from now on (``data`` still gets it)."""
+        add_lines, add_arcs, touch_files = data.add_lines, data.add_arcs, data.touch_files
+
+        def lines(line_data: Mapping[str, Any]) -> None:
+            self._note(line_data)
+            add_lines(line_data)
+
+        def arcs(arc_data: Mapping[str, Any]) -> None:
+            self._note(arc_data)
+            add_arcs(arc_data)
+
+        def touch(filenames: Any, *args: Any, **kwargs: Any) -> None:
+            self._note({f: () for f in filenames if f not in self.sent})
+            touch_files(filenames, *args, **kwargs)
+
+        data.add_lines, data.add_arcs, data.touch_files = lines, arcs, touch
+        self.tapped = True
+
+    def _note(self, found: Mapping[str, Any]) -> None:
+        for path, items in found.items():
+            self.new.setdefault(path, set()).update(items)
+
+    def _everything(self, data: Any) -> dict[str, set[Any]]:
+        return {path: set((data.arcs(path) if self.branch else data.lines(path)) or ())
+                for path in data.measured_files()}
+
+    def _send(self, files: Mapping[str, set[Any]], final: bool = False,
+              notes: list[str] | None = None) -> None:
+        for path, items in files.items():
+            self.sent.setdefault(path, set()).update(items)
+        event: dict[str, Any] = {"event": "coverage", "branch": self.branch,
+                                 "files": {path: sorted(items) for path, items in files.items()}}
+        if final:
+            event.update(final=True, warnings=notes or [], measured_by=self.measured_by)
+        self.emit(event)
+
+
 class InnerPlugin:
     """Registered into the in-runtime pytest session; every hook here emits an event."""
 
     def __init__(self, emit: Emit, options: InnerOptions, take_async_errors: Callable[[], list[str]],
-                 receive: Receive | None = None):
+                 receive: Receive | None = None, coverage: RuntimeCoverage | None = None):
         self.emit = emit
+        self.coverage = coverage
         self.receive = receive
         self.options = options
         self.runtime: str = options.runtime
@@ -478,6 +653,8 @@ class InnerPlugin:
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self.current_nodeid = ""
+        if self.coverage is not None:  # before the test is done: a crash after it keeps its data
+            self.coverage.flush()
         self.emit({"event": "test_finished", "nodeid": nodeid})
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
@@ -540,12 +717,15 @@ def pytest_args(options: InnerOptions) -> list[str]:
 def run(options: InnerOptions, emit: Emit, take_async_errors: Callable[[], list[str]] | None = None,
         receive: Receive | None = None) -> int:
     """Run one in-runtime pytest session; never raises, the host learns everything via emit."""
-    plugin = InnerPlugin(emit, options, take_async_errors or (lambda: []), receive)
+    coverage = RuntimeCoverage(options.coverage, emit) if options.coverage is not None else None
+    plugin = InnerPlugin(emit, options, take_async_errors or (lambda: []), receive, coverage)
     started = time.perf_counter()
     stderr = _Tee(sys.stderr)
     try:
         os.chdir(options.rootdir)
         sys.stderr = stderr
+        if coverage is not None:
+            coverage.start()  # before pytest imports the suite, its conftests and the package
         status = int(pytest.main(pytest_args(options), plugins=[plugin]))
     except BaseException as exc:  # SystemExit from a conftest, internal errors: all are data
         emit({"event": "internal_error", "text": "".join(traceback.format_exception(exc))})
@@ -558,6 +738,8 @@ def run(options: InnerOptions, emit: Emit, take_async_errors: Callable[[], list[
                   or f"pytest exited with status {status} before collecting"})
     finally:
         sys.stderr = stderr.target
+        if coverage is not None:
+            coverage.finish()
     emit({"event": "done", "exitstatus": status, "seconds": time.perf_counter() - started})
     return status
 
