@@ -23,6 +23,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .errors import HarnessError
 from .piprun import run_pip
+from .tags import is_pure
 from .target import PIP_PLATFORM_ARGS
 
 __all__ = [
@@ -162,8 +163,7 @@ def query_index(project: str, *, timeout: float = 60.0) -> Availability:
             version = str(item["metadata"]["version"])
         except (OSError, ValueError, KeyError, TypeError, InvalidWheelFilename) as exc:
             return Availability(project, "unknown", detail=f"unreadable pip report ({exc})")
-    pure = all(tag.platform == "any" for tag in tags)
-    return Availability(project, "pure" if pure else "wasm", version, filename)
+    return Availability(project, "pure" if is_pure(tags) else "wasm", version, filename)
 
 
 def missing_module_message(module: str, importer: str, availability: Availability) -> str:

@@ -178,7 +178,8 @@ def _basename(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped ("" if none)."""
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
@@ -188,13 +189,13 @@ def exception_of(message: str) -> str:
     ``"zoneinfo._common.ZoneInfoNotFoundError: ..."`` -> ``"ZoneInfoNotFoundError"``;
     ``"assert 0 == 19"`` and host texts (``"node failed fatally (...)"``) name none.
     """
-    match = _EXCEPTION.match(_first_line(message))
+    match = _EXCEPTION.match(first_line(message))
     return match.group(1).rsplit(".", 1)[-1] if match else ""
 
 
 def evidence(message: str, longrepr: str, phase: str = "call") -> Evidence:
     """Everything the rules read, from a result's stored strings."""
-    first = _first_line(message) or _first_line(longrepr)
+    first = first_line(message) or first_line(longrepr)
     exception = exception_of(first)
     lines = longrepr.splitlines()
     raised = [first, *(line[1:].strip() for line in lines if line.startswith("E "))]
@@ -214,7 +215,7 @@ def evidence(message: str, longrepr: str, phase: str = "call") -> Evidence:
 
 def crash_evidence(reason: str) -> Evidence:
     """The evidence of a restart's reason (``node failed fatally (...)``): a crash text."""
-    first = _first_line(reason)
+    first = first_line(reason)
     return Evidence(first, "", (first,), (), (), reason, reason, "call")
 
 
@@ -350,28 +351,30 @@ RULES: tuple[Rule, ...] = (
 # --- deciding -----------------------------------------------------------------------------
 
 
+def _first_rule(found: Evidence) -> Rule | None:
+    """The first rule that matches *found*, or None."""
+    return next((rule for rule in RULES if rule.predicate(found)), None)
+
+
 def explain(message: str, longrepr: str, phase: str = "call") -> Rule | None:
     """The rule that explains a failure, or None when none does."""
-    found = evidence(message, longrepr, phase)
-    return next((rule for rule in RULES if rule.predicate(found)), None)
+    return _first_rule(evidence(message, longrepr, phase))
 
 
 def cause_of(message: str, longrepr: str, phase: str = "call") -> str | None:
     """The cause of a failed or errored test, from its crash message, report text and
     phase; None when no rule explains it."""
     found = evidence(message, longrepr, phase)
-    for rule in RULES:
-        if rule.predicate(found):
-            return rule.cause_for(found)
-    return None
+    rule = _first_rule(found)
+    return rule.cause_for(found) if rule is not None else None
 
 
 def restart_cause(reason: str) -> str:
     """The cause of a runtime restart from its reason: ``crash`` unless a crash rule
     says more (``recursion`` for a JavaScript stack overflow, ``timeout``)."""
     found = crash_evidence(reason)
-    rule = next((rule for rule in RULES if rule.predicate(found)), None)
-    return rule.cause_for(found) if rule else CRASH
+    rule = _first_rule(found)
+    return rule.cause_for(found) if rule is not None else CRASH
 
 
 def cause_name(cause: str | None) -> str:

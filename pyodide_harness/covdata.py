@@ -248,6 +248,7 @@ class PathMap:
         self.copies = copies
         self.notes: dict[str, str] = {}
         self._index: dict[str, Path] | None = None
+        self._namelists: dict[Path, list[str]] = {}
         self._mapped: dict[str, str] = {}
 
     def __call__(self, path: str) -> str:
@@ -299,23 +300,26 @@ class PathMap:
         self.notes[str(copy)] = WHEEL_ONLY.format(wheel=wheel.name)
         return str(copy)
 
+    def _names(self, wheel: Path) -> list[str]:
+        """The wheel's file names, read once."""
+        names = self._namelists.get(wheel)
+        if names is None:
+            with zipfile.ZipFile(wheel) as zf:
+                names = self._namelists[wheel] = zf.namelist()
+        return names
+
     def _wheel_of(self, rel: str) -> Path | None:
         if self._index is None:
             self._index = {}
             for wheel in reversed(self.wheels):  # the first wheel that has a file wins
-                with zipfile.ZipFile(wheel) as zf:
-                    self._index.update(dict.fromkeys(zf.namelist(), wheel))
+                self._index.update(dict.fromkeys(self._names(wheel), wheel))
         return self._index.get(rel)
 
     def compiled(self, packages: Iterable[str]) -> list[str]:
         """Compiled modules of ``packages`` in the wheels under test (``pkg/_ext....so``)."""
         names = set(packages)
-        found = []
-        for wheel in self.under_test:
-            with zipfile.ZipFile(wheel) as zf:
-                found += [n for n in zf.namelist() if n.split("/", 1)[0] in names
-                          and n.endswith(target.EXTENSION_SUFFIXES)]
-        return sorted(found)
+        return sorted(n for wheel in self.under_test for n in self._names(wheel)
+                      if n.split("/", 1)[0] in names and n.endswith(target.EXTENSION_SUFFIXES))
 
 
 def _read(wheel: Path, name: str) -> bytes:
@@ -367,15 +371,16 @@ class CoverageStore:
         """The runtimes with data, in the order the other tables use (by name)."""
         return sorted(self._data)
 
-    def close(self) -> list[Path]:
-        """Close every runtime's file and write the combined one; returns them, combined last."""
+    def close(self, config: Path | None) -> list[Path]:
+        """Close every runtime's file and write the combined one (with the project's coverage
+        ``config``); returns them, combined last."""
         for data in self._data.values():
             data.close()
         files = [data_file(self.directory, runtime) for runtime in self.runtimes]
         if not files:
             return []
         combined = data_file(self.directory, COMBINED)
-        combine(files, combined, find_config(self.paths.rootdir))
+        combine(files, combined, config)
         return [*files, combined]
 
 

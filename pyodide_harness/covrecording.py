@@ -24,6 +24,7 @@ from .paths import cache_dir
 from .preparation import Plan
 from .protocol import CoverageMeasured
 from .settings import Settings
+from .terminal import aligned
 
 READ_WITH = "coverage data in {directory}: {files} (read with: coverage report --data-file={combined})"
 RUNTIME_WARNING = "{runtime}: coverage.py: {warning}"
@@ -51,6 +52,7 @@ class CoverageRecorder:
         self.summaries: list[CoverageSummary] = []
         self.files: list[Path] = []
         self.written: list[Path] = []
+        self.final_notes: list[str] = []  # notes() once the data files are closed
 
     # -- the run ------------------------------------------------------------------------
     def pytest_pyodide_prepared(self, plan: Plan) -> None:
@@ -87,11 +89,12 @@ class CoverageRecorder:
     def pytest_sessionfinish(self) -> None:
         if self.store is None:
             return
-        self.files = self.store.close()
-        if not self.files:
-            return
         paths = self.store.paths
         config = covdata.find_config(paths.rootdir)
+        self.files = self.store.close(config)
+        if not self.files:
+            self.final_notes = self.notes()
+            return
         runtimes = [*self.store.runtimes, COMBINED]
         self.summaries = [covdata.summarize(name, path, config, paths.rootdir, paths.notes)
                           for name, path in zip(runtimes, self.files, strict=True)]
@@ -100,10 +103,11 @@ class CoverageRecorder:
             native = covdata.native_lines(compare, paths)
             for summary in self.summaries:
                 covdata.compare(summary, native)
+        self.final_notes = self.notes()
         if self.settings.report_dir is not None:
             from .reports.coverage import write_coverage_reports
 
-            self.written = write_coverage_reports(self.summaries, self.notes(),
+            self.written = write_coverage_reports(self.summaries, self.final_notes,
                                                   self.settings.report_dir, compare)
 
     def notes(self) -> list[str]:
@@ -146,11 +150,9 @@ class CoverageRecorder:
             rows.append((s.name, str(s.statements), str(s.missing), str(s.branches),
                          str(s.partial), f"{s.shown or f'{s.percent:.0f}'}%",
                          *((f"{s.native_only} lines",) if compare else ())))
-        if len(rows) > 1:
-            widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-            for row in rows:
-                tr.write_line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        for line in self.notes():
+        for line in aligned(rows) if len(rows) > 1 else ():
+            tr.write_line(line)
+        for line in self.final_notes:
             tr.write_line(line)
         if self.files:
             tr.write_line(READ_WITH.format(directory=self._shown(self.directory) or ".",

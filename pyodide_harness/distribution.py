@@ -82,7 +82,7 @@ class Distribution:
     """One of "cache", "npm pack", "registry download", "--pyodide-dist"."""
 
 
-def _ignore(message: str) -> None:
+def ignore(message: str) -> None:
     """Default ``log``: say nothing."""
 
 
@@ -90,7 +90,7 @@ def obtain_distribution(
     version: str = DEFAULT_PYODIDE_VERSION,
     dist_dir: Path | None = None,
     cache: Path | None = None,
-    log: Callable[[str], None] = _ignore,
+    log: Callable[[str], None] = ignore,
 ) -> Distribution:
     """Return a complete Pyodide ``version``: from ``dist_dir``, the cache, or npm.
 
@@ -333,7 +333,7 @@ def _parse_npm_pack_json(stdout: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _http_get(url: str, accept: str) -> urllib.request.Request:
+def http_get(url: str, accept: str) -> urllib.request.Request:
     """A request with headers that registries and proxies expect."""
     return urllib.request.Request(
         url, headers={"Accept": accept, "User-Agent": f"pytest-pyodide-harness/{__version__}"}
@@ -345,7 +345,7 @@ def _registry_metadata(version: str) -> tuple[str, str, str]:
     meta_url = f"{registry_url()}pyodide/{urllib.parse.quote(version)}"
     try:
         with urllib.request.urlopen(
-            _http_get(meta_url, "application/json"), timeout=HTTP_TIMEOUT
+            http_get(meta_url, "application/json"), timeout=HTTP_TIMEOUT
         ) as response:
             meta: Any = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
@@ -376,7 +376,7 @@ def _registry_download(version: str, work: Path, log: Callable[[str], None]) -> 
     try:
         with (
             urllib.request.urlopen(
-                _http_get(tarball_url, "application/octet-stream"), timeout=HTTP_TIMEOUT
+                http_get(tarball_url, "application/octet-stream"), timeout=HTTP_TIMEOUT
             ) as response,
             destination.open("wb") as out,
         ):

@@ -11,7 +11,6 @@ same dicts around.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -27,9 +26,6 @@ class Instance:
 
     name: str  # "node", "node#2"
     group: RuntimeGroup
-    primary: bool  # reports collection errors and import origins for the group
-    collected: bool = False
-    finished: bool = False
     current: str | None = None  # suite node id of the test being run
     pending: list[pytest.TestReport] = field(default_factory=list)  # its phases so far
     ran: int = 0
@@ -45,6 +41,19 @@ class Instance:
     @property
     def runtime(self) -> str:
         return self.group.runtime
+
+    @property
+    def primary(self) -> bool:
+        """The group's first instance reports collection errors and import origins for it."""
+        return self.group.primary is self
+
+    @property
+    def collected(self) -> bool:
+        return self.collected_at is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.done is not None
 
     def timings(self) -> dict[str, float]:
         """Launch, boot, install, collection and run seconds (``results.TIMINGS``)."""
@@ -70,12 +79,9 @@ class RuntimeGroup:
     reported: set[str] = field(default_factory=set)  # suite node ids with a final report
     collect_errors: list[pytest.CollectReport] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
-    counts: Counter[str] = field(default_factory=Counter)  # pytest's categories, per test
-    gate_failed: set[str] = field(default_factory=set)  # tests the gate turned into xfails
-    started: float = field(default_factory=time.monotonic)
 
     def add_instance(self, name: str) -> Instance:
-        instance = Instance(name, self, primary=not self.instances)
+        instance = Instance(name, self)
         self.instances[name] = instance
         return instance
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -112,29 +112,38 @@ PLUGIN_MODULES = {"randomly": "pytest-randomly", "pytest_randomly": "pytest-rand
                   "asyncio": "pytest-asyncio", "pytest_asyncio": "pytest-asyncio",
                   "timeout": "pytest-timeout", **HOST_ONLY_PLUGINS}
 
-WARNINGS_KEY = pytest.StashKey[tuple[tuple[str, ...], tuple[str, ...]]]()  # (ini, -W)
+WARNINGS_KEY = pytest.StashKey[tuple[str, ...]]()  # the command line's -W filters
 ARITIES_KEY = pytest.StashKey[dict[str, bool]]()
 
 
-def _cli_args(config: pytest.Config) -> list[str]:
+# argparse actions that take no value.
+NO_ARG_ACTIONS = ("store_true", "store_false", "store_const", "append_const", "count", "help",
+                  "version")
+
+
+def cli_args(config: pytest.Config) -> list[str]:
     """What the user typed: PYTEST_ADDOPTS and the command line, without ini addopts."""
     return [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
             *(str(a) for a in config.invocation_params.args)]
+
+
+def parser_options(parser: pytest.Parser) -> Iterator[Any]:
+    """The options of the host's parser (pytest's and installed plugins'), group by group."""
+    for group in [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]:
+        yield from getattr(group, "options", [])
 
 
 def _arities(parser: pytest.Parser) -> dict[str, bool]:
     """Every option string of the host's parser: whether it takes a value (nargs "?"
     counts as taking one, as argparse takes the next word when it is not an option)."""
     arities: dict[str, bool] = {}
-    for group in [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]:
-        for option in getattr(group, "options", []):
-            attrs = option.attrs()
-            action = attrs.get("action", "store")
-            takes = not (isinstance(action, str) and action.startswith(
-                ("store_true", "store_false", "store_const", "append_const", "count", "help",
-                 "version"))) and attrs.get("nargs") != 0
-            for name in option.names():
-                arities[name] = takes
+    for option in parser_options(parser):
+        attrs = option.attrs()
+        action = attrs.get("action", "store")
+        takes = not (isinstance(action, str) and action.startswith(NO_ARG_ACTIONS)) \
+            and attrs.get("nargs") != 0
+        for name in option.names():
+            arities[name] = takes
     return arities
 
 
@@ -193,7 +202,7 @@ def disarm(config: pytest.Config, parser: pytest.Parser) -> None:
     arities = _arities(parser)
     config.stash[ARITIES_KEY] = arities
     namespace = config.known_args_namespace
-    typed = _found(_cli_args(config), arities)
+    typed = _found(cli_args(config), arities)
     for found in typed:
         plugin = found.plugin
         if plugin.verdict == "refuse" and found.name in plugin.active and _acts(found):
@@ -204,7 +213,7 @@ def disarm(config: pytest.Config, parser: pytest.Parser) -> None:
         config.pluginmanager.set_blocked(name)
     ini = tuple(config.getini("filterwarnings"))
     cli = tuple(getattr(namespace, "pythonwarnings", None) or ())
-    config.stash[WARNINGS_KEY] = (ini, cli)
+    config.stash[WARNINGS_KEY] = cli
     if ini or cli:
         config.getini("filterwarnings").clear()  # pytest's cached list, as addinivalue_line
         namespace.pythonwarnings = []
@@ -232,15 +241,15 @@ def neutralize(config: pytest.Config) -> None:
 
 def cli_warning_filters(config: pytest.Config) -> tuple[str, ...]:
     """The -W filters of the command line, for the runtime's session."""
-    saved = config.stash.get(WARNINGS_KEY, None)
-    return saved[1] if saved else tuple(getattr(config.known_args_namespace, "pythonwarnings",
-                                                 None) or ())
+    if WARNINGS_KEY in config.stash:
+        return config.stash[WARNINGS_KEY]
+    return tuple(getattr(config.known_args_namespace, "pythonwarnings", None) or ())
 
 
 def forwarded(config: pytest.Config, runtime_dists: set[str]) -> list[str]:
     """Typed options of plugins that act inside the runtime: passed on when the runtime has
     the plugin, else a HarnessError naming how to add it."""
-    typed = _found(_cli_args(config), config.stash.get(ARITIES_KEY, {}))
+    typed = _found(cli_args(config), config.stash.get(ARITIES_KEY, {}))
     tokens: list[str] = []
     for found in typed:
         if found.plugin.verdict != "runtime":

@@ -25,7 +25,7 @@ def check_inputs(config: pytest.Config, settings: Settings) -> wheels.WheelIntak
     """The usable wheels; raises HarnessError (exit 4) naming the problem and the fix."""
     base = config.invocation_params.dir
     intake = wheels.collect_wheels(settings.wheels, base,
-                                   shell_expanded=bool(settings.wheel_arguments))
+                                   shell_expanded=settings.shell_expanded)
     for path in settings.requirements_files:
         if not (base / path).is_file():
             raise HarnessError(NO_REQUIREMENTS_FILE.format(path=path, base=base))
@@ -41,10 +41,8 @@ def check_inputs(config: pytest.Config, settings: Settings) -> wheels.WheelIntak
 
 def _check_node(settings: Settings) -> None:
     """The Node binary runs, is new enough and can be confined as asked (the probe is
-    remembered across runs, so this costs nothing on the next run)."""
+    remembered across runs, so this costs nothing on the next run). Its HarnessError is a
+    usage error here, before anything boots: the plugin turns it into one."""
     from .runners.node import find_node, require_sandbox
 
-    try:
-        require_sandbox(find_node(settings.node), settings.sandbox)
-    except HarnessError as exc:
-        raise HarnessError(str(exc)) from None  # a usage error here, before anything boots
+    require_sandbox(find_node(settings.node), settings.sandbox)

@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 import pytest
 
 from .items import host_path
+from .journal import JOURNAL_FILENAME
 from .protocol import Interrupted
 
 STOPPED_AGAIN = ("pyodide-harness: interrupted while the run was ending: stopped at once, "
@@ -109,11 +110,11 @@ class HostInterrupts:
             os._exit(pytest.ExitCode.INTERRUPTED)
 
 
-def journal_note(report_dir: Path | None, journal_name: str) -> str:
+def journal_note(report_dir: Path | None) -> str:
     """What a second interrupt leaves for the user to pick up."""
     if report_dir is None:
         return ""
-    return JOURNAL_KEPT.format(journal=report_dir / journal_name, report_dir=report_dir)
+    return JOURNAL_KEPT.format(journal=report_dir / JOURNAL_FILENAME, report_dir=report_dir)
 
 
 def describe(event: Interrupted, instance: str, rootpath: Path) -> str:

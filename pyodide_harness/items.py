@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pytest
 
 from . import target
+from .causes import first_line
 
 When = Literal["setup", "call", "teardown"]
 
@@ -138,8 +139,7 @@ def crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
         return str(crash.message)
-    text = str(longrepr or "")
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first_line(str(longrepr or ""))
 
 
 def publish(config: pytest.Config, session: pytest.Session,

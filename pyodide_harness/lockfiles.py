@@ -31,10 +31,12 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from . import __version__, paths
+from . import paths
+from .distribution import http_get, ignore
 from .errors import DistributionError
 from .pyodidelock import LockEntry, PyodideLock
 from .resolver import ProvidedWheels
+from .wheels import file_sha256
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -94,18 +96,6 @@ LEFT_TO_INDEX = (
 )
 
 
-def _ignore(message: str) -> None:
-    """Default ``log``: say nothing."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class LockFiles:
     """The files of one lock, for one run: fetched, verified, cached, handed to pip."""
 
@@ -117,7 +107,7 @@ class LockFiles:
         dist_dir: Path | None = None,
         base_url: str | None = None,
         cache: Path | None = None,
-        log: Callable[[str], None] = _ignore,
+        log: Callable[[str], None] = ignore,
     ) -> None:
         self.lock = lock
         self.version = version
@@ -187,7 +177,7 @@ class LockFiles:
         self._verified.add(self.store / entry.basename)
 
     def _check(self, path: Path, entry: LockEntry, where: str, fix: str, shown: str | None = None) -> None:
-        actual = sha256_of(path)
+        actual = file_sha256(path)
         if actual != entry.sha256:
             raise LockFileError(LOCK_FILE_MISMATCH.format(
                 file=shown or entry.basename, where=where, version=self.version, actual=actual,
@@ -281,6 +271,6 @@ def _download(url: str, out: Path) -> None:
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https", "file"):
         raise ValueError(f"the package base URL is neither http(s) nor file: {url}")
-    request = urllib.request.Request(url, headers={"User-Agent": f"pytest-pyodide-harness/{__version__}"})
+    request = http_get(url, "*/*")  # any type, as no Accept header means
     with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response, out.open("wb") as stream:
         shutil.copyfileobj(response, stream, 1 << 20)

@@ -26,7 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from . import resolver
-from .distribution import SOURCE_DIST_OPTION, Distribution
+from .distribution import SOURCE_DIST_OPTION, Distribution, ignore
 from .errors import DependencyError
 from .lockfiles import LEFT_TO_INDEX, LOCK, LockFiles
 from .pyodidelock import Selection, read_lock
@@ -39,12 +39,8 @@ __all__ = ["LOCK_OUTSIDE", "lock_files", "resolve"]
 LOCK_OUTSIDE = "Pyodide's lock was asked first, as micropip does, and could not satisfy:"
 
 
-def _ignore(message: str) -> None:
-    """Default ``log``: say nothing."""
-
-
 def lock_files(dist: Distribution, base_url: str | None = None, *, cache: Path | None = None,
-               log: Callable[[str], None] = _ignore) -> LockFiles:
+               log: Callable[[str], None] = ignore) -> LockFiles:
     """The lock of ``dist`` and where its files come from (``--pyodide-dist``: beside it)."""
     lock = read_lock(dist.path / "pyodide-lock.json")
     dist_dir = dist.path if dist.source == SOURCE_DIST_OPTION else None
@@ -58,7 +54,7 @@ def resolve(
     files: LockFiles,
     sources: Sequence[RequirementSource] = (),
     cache: Path | None = None,
-    log: Callable[[str], None] = _ignore,
+    log: Callable[[str], None] = ignore,
 ) -> resolver.Resolution:
     """The dependency wheels of ``wheels`` and the requirements: lock packages labelled
     ``lock``, the rest as :func:`resolver.resolve` labels them. ``requirements`` are the

@@ -25,7 +25,6 @@ import pytest
 
 from . import hostplugins, newhooks, suiteoptions, target, wheelargs
 from .errors import HarnessError
-from .gate import Gate
 from .runners import RUNTIMES
 from .runners.base import SANDBOX_MODES
 from .settings import (
@@ -176,7 +175,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         version = target.check_version(config.getini("pyodide_version"), "ini pyodide_version")
     return Settings(
         wheels=tuple(opt.pyodide_wheel),
-        wheel_arguments=tuple(_expanded(config)),
+        shell_expanded=config.stash.get(wheelargs.EXPANDED_KEY, False),
         runtimes=runtimes,
         pyodide_version=version,
         pyodide_dist=Path(opt.pyodide_dist) if opt.pyodide_dist else None,
@@ -226,11 +225,6 @@ def _package_base_url(config: pytest.Config) -> str | None:
     return parse_package_base_url(value, "ini pyodide_package_base_url")
 
 
-def _expanded(config: pytest.Config) -> list[str]:
-    expanded: list[str] = config.stash.get(wheelargs.EXPANDED_KEY, [])
-    return expanded
-
-
 def _path(value: str | None, config: pytest.Config, ini: bool = False) -> Path | None:
     """A path option: relative to the invocation dir, or for ini keys to the ini file."""
     if not value:
@@ -245,7 +239,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # --help and --version work whatever the inputs
     if getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller process runs the harness
-    from .inputs import check_inputs  # the machinery is imported only when asked for
+    from .gate import Gate  # the machinery is imported only when asked for
+    from .inputs import check_inputs
     from .recording import Recording
     from .session import HarnessSession
     from .terminal import HarnessTerminal

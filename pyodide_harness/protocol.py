@@ -249,19 +249,17 @@ def _test_report(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _coverage(d: dict[str, Any]) -> CoverageMeasured:
-    branch = bool(d["branch"])
     files = d["files"]
     if not isinstance(files, dict):
         raise TypeError("coverage files are not an object")
-    warnings = [str(w) for w in d.get("warnings", ())]
-    if branch:
+    common: dict[str, Any] = {
+        "final": bool(d.get("final")), "warnings": [str(w) for w in d.get("warnings", ())],
+        "error": str(d.get("error", "")), "measured_by": str(d.get("measured_by", ""))}
+    if d["branch"]:
         arcs = {str(path): [(int(a), int(b)) for a, b in pairs] for path, pairs in files.items()}
-        return CoverageMeasured(True, arcs=arcs, final=bool(d.get("final")), warnings=warnings,
-                                error=str(d.get("error", "")),
-                                measured_by=str(d.get("measured_by", "")))
+        return CoverageMeasured(True, arcs=arcs, **common)
     lines = {str(path): [int(n) for n in numbers] for path, numbers in files.items()}
-    return CoverageMeasured(False, lines=lines, final=bool(d.get("final")), warnings=warnings,
-                            error=str(d.get("error", "")), measured_by=str(d.get("measured_by", "")))
+    return CoverageMeasured(False, lines=lines, **common)
 
 
 def decode(message: str) -> Event:

@@ -37,7 +37,7 @@ def _text(report: pytest.TestReport | pytest.CollectReport) -> str:
     return "" if longrepr is None else report.longreprtext
 
 
-def _suite_nodeid(report: Any, runtime: str) -> str:
+def _suite_nodeid(report: Any) -> str:
     """The suite's own id (results.json keeps those; the runtime is the runtime entry)."""
     return str(getattr(report, "pyodide_nodeid", report.nodeid))
 
@@ -105,7 +105,7 @@ class Recording:
             return  # not run: the test stays "not-run" in the results
         wasxfail = getattr(report, "wasxfail", None)
         self.recorder.record(PhaseRecorded(
-            self.package, runtime, _suite_nodeid(report, runtime), report.when or "call",
+            self.package, runtime, _suite_nodeid(report), report.when or "call",
             report.outcome, float(report.duration or 0.0), _text(report),
             tuple((str(t), str(x)) for t, x in report.sections),
             wasxfail, "" if wasxfail is not None else crash_message(report)))  # xfail: its reason
@@ -114,7 +114,7 @@ class Recording:
         runtime = getattr(report, "pyodide_runtime", None)
         if runtime is None or report.passed or runtime not in self.runtimes:
             return
-        nodeid = _suite_nodeid(report, runtime)
+        nodeid = _suite_nodeid(report)
         if nodeid.startswith("<"):  # the runtime itself, not a file of the suite
             self.recorder.record(RuntimeProblem(self.package, runtime, _text(report)))
             return

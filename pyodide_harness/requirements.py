@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +42,8 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from .compat import tomllib
 from .errors import DependencyError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = [
     "DEV_FILES",
@@ -142,11 +137,6 @@ def describe_sources(sources: Sequence[RequirementSource]) -> str:
     return ", ".join(f"{s.name} ({len(s.requirements)})" for s in sources) or "none"
 
 
-def _normalize(name: str) -> str:
-    """PEP 503/685/735 name normalization, used for packages, extras and groups."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 # --- finding the sources ---------------------------------------------------------------
 
 
@@ -173,9 +163,10 @@ def find_test_requirements(
         for path in files:
             found = read_requirements(path, project_root=root)
             sources.append(RequirementSource(_display(path, root), found.requirements, found.notes))
+        data = _load_pyproject(root) if groups else None
         for group in groups:
-            sources.append(RequirementSource(
-                f"pyproject.toml [dependency-groups] {group}", tuple(dependency_group(root, group))))
+            sources.append(RequirementSource(f"pyproject.toml [dependency-groups] {group}",
+                                             tuple(_dependency_group(data, root, group))))
         return sources
     sources = []
     declared = _pyproject_test_source(root)
@@ -195,7 +186,8 @@ def find_test_requirements(
     kept, tools = _without_host_tools(found.requirements)
     notes = list(found.notes)
     if tools:
-        notes.append(f"{_display(dev_file, root)}: left out host tools {', '.join(tools)} "
+        names = ", ".join(name for _, name in tools)
+        notes.append(f"{_display(dev_file, root)}: left out host tools {names} "
                      "(not used by tests inside the runtime; add one with --pyodide-requirement "
                      "if a test imports it)")
     return [RequirementSource(_display(dev_file, root), kept, tuple(notes), strict=False)]
@@ -232,23 +224,34 @@ def _host_tools_apart(source: RequirementSource) -> list[RequirementSource]:
     kept, tools = _without_host_tools(source.requirements)
     if not tools:
         return [source]
-    tool_reqs = tuple(r for r in source.requirements if _is_host_tool(r))
     return [RequirementSource(source.name, kept, source.notes, source.strict),
-            RequirementSource(f"{source.name} (host tools)", tool_reqs, (), strict=False)]
+            RequirementSource(f"{source.name} (host tools)", tuple(r for r, _ in tools), (),
+                              strict=False)]
 
 
-def _is_host_tool(requirement: str) -> bool:
+def _host_tool_name(requirement: str) -> str | None:
+    """The requirement's name as written when it is a host tool, else None."""
     try:
-        name = canonicalize_name(Requirement(requirement).name)
+        name = Requirement(requirement).name
     except InvalidRequirement:
-        return False
-    return name in HOST_TOOLS or name.startswith(HOST_TOOL_PREFIXES)
+        return None
+    canonical = canonicalize_name(name)
+    return name if canonical in HOST_TOOLS or canonical.startswith(HOST_TOOL_PREFIXES) else None
 
 
-def _without_host_tools(requirements: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
-    kept = tuple(r for r in requirements if not _is_host_tool(r))
-    tools = [Requirement(r).name for r in requirements if _is_host_tool(r)]
-    return kept, tools
+def _without_host_tools(
+    requirements: Sequence[str],
+) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
+    """(the requirements that are not host tools, (requirement, name) of those that are)."""
+    kept: list[str] = []
+    tools: list[tuple[str, str]] = []
+    for requirement in requirements:
+        name = _host_tool_name(requirement)
+        if name is None:
+            kept.append(requirement)
+        else:
+            tools.append((requirement, name))
+    return tuple(kept), tools
 
 
 def _check_requirement(requirement: str, where: str) -> None:
@@ -286,11 +289,11 @@ def _pyproject_test_source(project_root: Path) -> RequirementSource | None:
     path = project_root / "pyproject.toml"
     groups = data.get("dependency-groups")
     if isinstance(groups, dict):
-        present = {_normalize(str(key)) for key in groups}
+        present = {canonicalize_name(str(key)) for key in groups}
         for name in TEST_GROUP_NAMES:
             if name in present:
                 return RequirementSource(f"pyproject.toml [dependency-groups] {name}",
-                                         tuple(dependency_group(project_root, name)))
+                                         tuple(_dependency_group(data, project_root, name)))
     extras = _optional_dependencies(data, path)
     for name in TEST_GROUP_NAMES:
         if name in extras:
@@ -327,7 +330,7 @@ def _optional_dependencies(data: Mapping[str, Any], path: Path) -> dict[str, lis
     for key, value in table.items():
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise DependencyError(f"{path}: [project.optional-dependencies] {key} must be a list of strings.")
-        extras[_normalize(str(key))] = list(value)
+        extras[canonicalize_name(str(key))] = list(value)
     return extras
 
 
@@ -337,8 +340,12 @@ def dependency_group(project_root: Path, name: str) -> list[str]:
     Raises :class:`DependencyError` for an unknown group, an include cycle or a
     malformed entry, naming the group and what to change.
     """
+    return _dependency_group(_load_pyproject(project_root), project_root, name)
+
+
+def _dependency_group(data: Mapping[str, Any] | None, project_root: Path, name: str) -> list[str]:
+    """:func:`dependency_group` of the already parsed ``pyproject.toml`` (None: there is none)."""
     path = project_root / "pyproject.toml"
-    data = _load_pyproject(project_root)
     if data is None:
         raise DependencyError(
             f"Dependency group {name!r} was asked for, but {path} does not exist.\n"
@@ -352,14 +359,14 @@ def dependency_group(project_root: Path, name: str) -> list[str]:
         raise DependencyError(f"{path}: [dependency-groups] must be a table.")
     groups: dict[str, Any] = {}
     for key, value in table.items():
-        normalized = _normalize(str(key))
+        normalized = canonicalize_name(str(key))
         if normalized in groups:
             raise DependencyError(
                 f"{path}: [dependency-groups] has two groups that normalize to "
                 f"{normalized!r}; PEP 735 forbids that. Fix: rename or merge them."
             )
         groups[normalized] = value
-    requirements = _expand_group(groups, _normalize(name), [], path, name)
+    requirements = _expand_group(groups, canonicalize_name(name), [], path, name)
     return _expand_self_references(requirements, data, path, f"group {name!r}")
 
 
@@ -398,7 +405,8 @@ def _expand_group(
             and list(entry) == ["include-group"]
             and isinstance(entry["include-group"], str)
         ):
-            found = _expand_group(groups, _normalize(entry["include-group"]), [*stack, name], path, asked)
+            found = _expand_group(groups, canonicalize_name(entry["include-group"]),
+                                  [*stack, name], path, asked)
         else:
             raise DependencyError(
                 f"{path}: dependency group {name!r} entry {entry!r} is neither a requirement "
@@ -451,7 +459,7 @@ def _expand_self_references(
                 result.append(requirement)
             return
         marker = _and_markers(parsed.marker, extra_marker) if extra_marker else parsed.marker
-        for extra in sorted(_normalize(e) for e in parsed.extras):
+        for extra in sorted(canonicalize_name(e) for e in parsed.extras):
             if extra in seen:
                 continue
             if extra not in extras:
@@ -510,8 +518,8 @@ def read_requirements(path: Path, *, project_root: Path | None = None) -> Requir
     nor an option is an error naming the file and line.
     """
     root = Path(project_root) if project_root is not None else Path(path).parent
-    own = _project_name(_load_pyproject(root))
-    reader = _Reader(root.resolve(), own, _load_pyproject(root))
+    pyproject = _load_pyproject(root)
+    reader = _Reader(root.resolve(), _project_name(pyproject), pyproject)
     requirements = reader.read(Path(path), [], None)
     notes = list(reader.notes)
     for file, count in reader.hashes.items():

@@ -55,6 +55,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from . import paths
 from .availability import query_index
+from .distribution import ignore
 from .errors import DependencyError
 from .piprun import PipRun, run_pip
 from .requirements import RequirementSource
@@ -154,10 +155,6 @@ class Resolution:
     dropped: tuple[Dropped, ...] = ()
 
 
-def _ignore(message: str) -> None:
-    """Default ``log``: say nothing."""
-
-
 # --- pip's failure text ----------------------------------------------------------------
 
 #: ``Collecting x (from a->b)`` / ``Processing ./x.whl (from a->b)``: who wanted x.
@@ -222,14 +219,6 @@ def _chain(parent: str, chains: Mapping[str, list[str]]) -> tuple[str, ...]:
     return tuple(result)
 
 
-def _is_requirement(text: str) -> bool:
-    try:
-        Requirement(text)
-    except InvalidRequirement:
-        return False
-    return True
-
-
 def _wheel_name(filename: str) -> str | None:
     """The canonical project name of a wheel file name, or None if it is not one."""
     try:
@@ -259,7 +248,7 @@ def resolve(
     provided: Sequence[ProvidedWheels] = (),
     supply: Supply | None = None,
     cache: Path | None = None,
-    log: Callable[[str], None] = _ignore,
+    log: Callable[[str], None] = ignore,
 ) -> Resolution:
     """Download the dependencies of ``wheels_under_test`` (with extras) and the requirements.
 
@@ -535,7 +524,10 @@ class _Job:
         self.log(f"pip reports a conflict; asking whether {', '.join(first)} have any wheel for Pyodide 314")
         missing: dict[str, tuple[str, ...]] = {}
         for requirement, chain in first.values():
-            shown = Requirement(requirement).name if _is_requirement(requirement) else requirement
+            try:
+                shown = Requirement(requirement).name
+            except InvalidRequirement:
+                shown = requirement
             if query_index(shown).kind == "none":
                 missing[shown] = chain
         return PipFailure(missing, parsed.conflicts)

@@ -454,12 +454,6 @@ def save_results(results: Results, path: Path) -> Path:
     return path
 
 
-def first_line(text: str) -> str:
-    """The first non-blank line of a text the harness wrote itself (crash reasons)."""
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
 
 
 def xfail_reason(wasxfail: str) -> str:

@@ -30,7 +30,6 @@ from .gate import Gate
 from .group import Groups, Instance
 from .interrupts import HostInterrupts, describe, journal_note, stop_like_the_runtime
 from .items import host_path, publish, rebuild, record_warning
-from .journal import JOURNAL_FILENAME
 from .preparation import Plan, Say, prepare
 from .protocol import Event
 from .runners import create
@@ -61,23 +60,19 @@ class HarnessSession:
         self.flow = TestFlow(config, gate)
         self.plan: Plan | None = None
         self.controller: Controller | None = None
-        self._session: pytest.Session | None = None
         self._events: Iterator[tuple[str, Event]] = iter(())
         self._held: list[tuple[str, Event]] = []  # events of collected runtimes, for later
         # Ctrl-C and SIGTERM end the run like pytest's (exit 2, reports written, every
         # runtime closed); a second one while it ends stops at once (interrupts.py).
         self.interrupts = HostInterrupts(self._stop_runtimes,
-                                         journal_note(settings.report_dir, JOURNAL_FILENAME),
+                                         journal_note(settings.report_dir),
                                          self._remove_workdir)
         config.pluginmanager.register(self.interrupts, "pyodide_harness_interrupts")
 
     # -- pytest's session --------------------------------------------------------------
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self._session = session
-
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
-        self._session = self.flow.session = session
+        self.flow.session = session  # the one place the session is kept
         try:
             self.plan = plan = prepare(self.config, self.settings, self.intake, self.say)
         except HarnessError as exc:
@@ -223,14 +218,14 @@ class HarnessSession:
 
     def _collected(self, instance: Instance, event: protocol.Collected) -> None:
         group, first = instance.group, not instance.collected
-        instance.collected = True
+        if first:
+            instance.collected_at = time.monotonic()
         if first and instance.primary:
             group.collect_errors += origins(instance.name, group.runtime, event.import_origins,
                                             self.intake.wheels, group.environment)
-        assert self._session is not None
-        group.take_collection(self._session, event)
+        assert self.flow.session is not None
+        group.take_collection(self.flow.session, event)
         if first:
-            instance.collected_at = time.monotonic()
             self.config.hook.pytest_pyodide_runtime_collected(
                 config=self.config, runtime=group.runtime, instance=instance.name,
                 nodeids=[i.nodeid for i in event.items], deselected=len(event.deselected),
@@ -244,7 +239,7 @@ class HarnessSession:
         instance.group.collect_errors.append(rep)
 
     def _done(self, instance: Instance, exitstatus: int | None) -> None:
-        instance.finished, instance.done = True, time.monotonic()
+        instance.done = time.monotonic()
         if exitstatus is not None:
             instance.exitstatus = exitstatus
         self.config.hook.pytest_pyodide_runtime_finished(

@@ -22,7 +22,7 @@ BAD_BROWSER_PATH = (
 class Settings:
     wheels: tuple[str, ...]
     runtimes: tuple[str, ...]
-    wheel_arguments: tuple[str, ...] = ()  # all of wheels, when the shell expanded a glob
+    shell_expanded: bool = False  # the wheels are a shell's expansion of one glob
     pyodide_version: str = target.DEFAULT_VERSION
     pyodide_dist: Path | None = None
     package_base_url: str | None = None  # where lock packages come from; None: Pyodide's CDN

@@ -22,18 +22,17 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .hostplugins import NO_ARG_ACTIONS, cli_args, parser_options
+
 GROUP = "pyodide-harness: the suite's options (read from its conftest.py, passed into the runtime)"
 DEST_PREFIX = "pyodide_suite_option_"
-NO_ARG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_const", "count",
-                            "help", "version"})
 UNREADABLE = "{origin}: {what} with arguments computed at run time"
 HINT = ("options of the suite's conftest.py files are read without running them ({count} found); "
         "one declared with computed arguments can be passed as --pyodide-arg=--name=value")
@@ -63,7 +62,6 @@ class Declarations:
     options: list[OptionDecl] = field(default_factory=list)
     inis: list[IniDecl] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
 
 
 def find_conftests(rootpath: Path) -> list[Path]:
@@ -112,10 +110,10 @@ def _plugin_files(tree: ast.Module, rootpath: Path) -> list[Path]:
     return files
 
 
-def read_declarations(rootpath: Path, files: Iterable[Path] | None = None) -> Declarations:
+def read_declarations(rootpath: Path) -> Declarations:
     """The options and ini keys declared by the tree's conftests and their plugins."""
     decls = Declarations()
-    todo = list(files if files is not None else find_conftests(rootpath))
+    todo = find_conftests(rootpath)
     seen: set[Path] = set()
     while todo:
         path = todo.pop(0)
@@ -126,7 +124,6 @@ def read_declarations(rootpath: Path, files: Iterable[Path] | None = None) -> De
             tree = ast.parse(path.read_bytes(), filename=str(path))
         except (OSError, SyntaxError, ValueError):
             continue  # the runtime's pytest reports a broken conftest; nothing to declare
-        decls.files.append(path)
         try:
             rel = path.relative_to(rootpath).as_posix()
         except ValueError:
@@ -191,10 +188,8 @@ def _read_addini(node: ast.Call, origin: str, decls: Declarations) -> None:
 def _known_option_names(parser: pytest.Parser) -> set[str]:
     """Option strings the host's parser already has (pytest's and installed plugins')."""
     names: set[str] = set()
-    groups = [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]
-    for group in groups:
-        for option in getattr(group, "options", []):
-            names.update(option.names())
+    for option in parser_options(parser):
+        names.update(option.names())
     return names
 
 
@@ -242,9 +237,7 @@ def forwarded(config: pytest.Config) -> list[str]:
     declared = config.stash.get(DECLARED_KEY, [])
     if not declared:
         return []
-    args = [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
-            *(str(a) for a in config.invocation_params.args)]
-    return tokens_for(declared, args)
+    return tokens_for(declared, cli_args(config))
 
 
 def tokens_for(declared: Sequence[OptionDecl], args: Sequence[str]) -> list[str]:

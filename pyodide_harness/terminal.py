@@ -25,6 +25,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 import pytest
@@ -37,10 +38,16 @@ from .settings import Settings
 
 CI_EVERY = 30.0  # seconds between progress lines when the output is not a terminal
 RESTARTING = "{runtime}: restarting ({attempt}/{cap}) after: {reason}"
-CRASHED = "{runtime}: {reason}"
 PREFIX = "pyodide-harness: "
 COLUMNS = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")  # pytest's categories
 CAUSES_LINE = "{runtime}: {counts}: {causes}"
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """A table's rows as lines, each column as wide as its widest cell."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
 
 
 class HarnessTerminal:
@@ -238,10 +245,8 @@ class HarnessTerminal:
                 f"{self.boot[runtime]:.1f}s" if runtime in self.boot else "-",
                 f"{self.seconds.get(runtime, 0.0):.1f}s{restarts}",
             ))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        for row in rows:
-            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            tr.write_line("  ".join(cells).rstrip())
+        for row in aligned(rows):
+            tr.write_line(row)
         for runtime in dict.fromkeys(self.runtime_of.values()):
             line = self.causes_line(runtime)
             if line is not None:

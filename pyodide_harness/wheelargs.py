@@ -27,10 +27,8 @@ from typing import Any
 
 import pytest
 
-from .wheels import is_wheel_argument
-
 OPTION = "--pyodide-wheel"
-EXPANDED_KEY = pytest.StashKey[list[str]]()
+EXPANDED_KEY = pytest.StashKey[bool]()  # set when positional .whl arguments became wheels
 RERUN_ENV = "PYODIDE_HARNESS_RERUN"
 RERUN_NOTE = ("pyodide-harness: {wheels} outside the project moved pytest's rootdir to {wrong}; "
               "running pytest again with --pyodide-wheel=PATH so the rootdir is {right}")
@@ -45,6 +43,8 @@ def _space_values(args: Sequence[str]) -> list[str]:
 def take_positional_wheels(config: pytest.Config, args: list[str]) -> None:
     """Move positional .whl arguments into ``--pyodide-wheel`` (``args`` is changed in
     place, as pytest parses it next); re-run pytest when they moved the rootdir."""
+    from .wheels import is_wheel_argument  # only harness runs pay for the wheel machinery
+
     namespace = config.known_args_namespace
     positional = [a for a in namespace.file_or_dir if is_wheel_argument(str(a))]
     _rerun_if_rootdir_moved(config, [*_space_values(config.invocation_params.args), *positional])
@@ -58,7 +58,7 @@ def take_positional_wheels(config: pytest.Config, args: list[str]) -> None:
     args.extend(f"{OPTION}={token}" for token in positional)
     namespace.file_or_dir = [a for a in namespace.file_or_dir if a not in positional]
     namespace.pyodide_wheel = [*namespace.pyodide_wheel, *positional]
-    config.stash[EXPANDED_KEY] = list(namespace.pyodide_wheel)
+    config.stash[EXPANDED_KEY] = True
 
 
 def _setup_without(config: pytest.Config, wheels: Sequence[str]) -> tuple[Path, Path | None] | None:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pyodide_harness.causes import CAUSES, UNKNOWN, cause_name
+from pyodide_harness.causes import CAUSES, UNKNOWN, cause_name, first_line
 from pyodide_harness.results import ERROR, FAILED, NOT_RUN, Results
 
 UNKNOWN_NOTE = "no rule explains these: read their tracebacks before accepting them"
@@ -66,10 +66,11 @@ def escape_pattern(nodeid: str) -> str:
                    for char in nodeid)
 
 
+_CAUSE_ORDER = {name: index for index, name in enumerate(CAUSES)}
+
+
 def _order(cause: str) -> tuple[int, str]:
-    names = list(CAUSES)
-    name = cause_name(None if cause == UNKNOWN else cause)
-    return (names.index(name) if name in names else len(names), cause)
+    return (_CAUSE_ORDER.get(cause_name(cause), len(_CAUSE_ORDER)), cause)
 
 
 def xfail_entries(results: Results) -> tuple[list[XfailEntry], list[str]]:
@@ -110,7 +111,7 @@ def xfail_entries(results: Results) -> tuple[list[XfailEntry], list[str]]:
 
 
 def _first(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "no text")[:200]
+    return (first_line(text) or "no text")[:200]
 
 
 def toml_string(text: str) -> str:
@@ -148,7 +149,7 @@ def render_toml(results: Results, entries: Iterable[XfailEntry], notes: list[str
     for entry in entries:
         if entry.cause != current:
             current = entry.cause
-            name = cause_name(None if current == UNKNOWN else current)
+            name = cause_name(current)
             lines.append(f"    # {current} ({per_cause[current]}): {CAUSES.get(name, UNKNOWN_NOTE)}")
         try:
             lines.append(f"    {toml_string(entry.line())},")

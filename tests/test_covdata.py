@@ -250,7 +250,7 @@ def test_data_files_per_runtime_read_by_coverage_with_the_projects_paths(
     store.add("node", True, {init: IMPORT + PICK_YES, f"{SITE_PACKAGES}/pkg/_version.py": []})
     store.add("node", True, {init: PICK_NO})  # node#2, or after a restart: the same file
     store.add("chromium", True, {init: IMPORT + PICK_YES + ONLY_C})
-    files = store.close()
+    files = store.close(find_config(root))
     assert files == [data_file(out, "chromium"), data_file(out, "node"), data_file(out, COMBINED)]
     report = coverage_report(files[1], root, "-m")
     assert "src/pkg/__init__.py" in report and "_version.py" in report
@@ -282,7 +282,7 @@ def test_shards_merge_into_the_union(project: tuple[Path, Path], tmp_path: Path,
         out = report / "coverage"
         store = CoverageStore(out, PathMap(root, ["pkg"], ["src/pkg/"], [wheel], out / "wheel"))
         store.add("node", True, {init: IMPORT + ran, f"{SITE_PACKAGES}/pkg/_version.py": [(-1, 1)]})
-        store.close()
+        store.close(find_config(root))
         save_results(Results(), report / "results.json")
         shards.append(report)
     monkeypatch.chdir(root)

@@ -241,7 +241,7 @@ def _cause_groups(index: int, package: PackageRun, failures: dict[str, dict[str,
                 grouped.setdefault(cause, {}).setdefault(nodeid, []).append(detail)
     groups = []
     for number, (cause, rows) in enumerate(grouped.items()):
-        name = cause_name(None if cause == UNKNOWN else cause)
+        name = cause_name(cause)
         groups.append(CauseGroup(
             cause, name, CAUSES.get(name, UNKNOWN_EXPLANATION),
             [FailureRow(nodeid, _failure_headline(details[0].test), details,

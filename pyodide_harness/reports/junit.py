@@ -47,7 +47,7 @@ from junitparser import (
     TestSuite,
 )
 
-from pyodide_harness.causes import UNKNOWN
+from pyodide_harness.causes import UNKNOWN, first_line
 from pyodide_harness.reports.longtext import Shown, SideFiles, cut_message
 from pyodide_harness.reports.nogc import paused_gc
 from pyodide_harness.results import (
@@ -205,17 +205,13 @@ def build_suite(
         case = TestCase(xml_safe(f"{run.runtime} runtime error{suffix}"), xml_safe(prefix), 0.0)
         shown = side_files.runtime_error(package.name, run.runtime, number, text)
         _add_properties(case, [shown] if shown.path else [])
-        error = Error(xml_safe(cut_message(_first(shown.text))) or "runtime error",
+        error = Error(xml_safe(cut_message(first_line(shown.text))) or "runtime error",
                       "runtime-error")
         error.text = xml_safe(shown.text)
         case.result = [error]
         cases.append(case)
     suite.add_testcases(cases)
     return suite
-
-
-def _first(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def build_junit(

@@ -171,6 +171,9 @@ class SideFiles:
         self.out_dir = out_dir
         self.limit = limit
         self._written: dict[PurePosixPath, Path] = {}
+        # (package, runtime, owner, title) -> (text, how it is shown): each writer shows
+        # the same long texts, which are cut once
+        self._shown: dict[tuple[str, str, str, str], tuple[str, Shown]] = {}
 
     @property
     def written(self) -> list[Path]:
@@ -181,13 +184,19 @@ class SideFiles:
         """*text* as the reports show it; its whole text is written out when it is cut."""
         if len(text) <= self.limit:
             return Shown(title, text, "", len(text))
+        key = (package, runtime, owner, title)
+        cached = self._shown.get(key)
+        if cached is not None and (cached[0] is text or cached[0] == text):
+            return cached[1]
         relative = side_file_path(package, runtime, owner, title)
         if self.out_dir is not None and relative not in self._written:
             path = self.out_dir.joinpath(*relative.parts)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(encode_text(text))
             self._written[relative] = path
-        return Shown(title, cut_text(text, str(relative), self.limit), str(relative), len(text))
+        shown = Shown(title, cut_text(text, str(relative), self.limit), str(relative), len(text))
+        self._shown[key] = (text, shown)
+        return shown
 
     def test(self, package: str, runtime: str, test: TestResult) -> ShownTest:
         """The message, traceback and captured sections of *test* as the reports show them."""

@@ -13,10 +13,12 @@ import collections
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from ..inner.pyodide_harness_inner import InnerOptions
 from ..protocol import Event
+
+if TYPE_CHECKING:
+    from ..inner.pyodide_harness_inner import InnerOptions
 
 Emit = Callable[[Event], None]
 Sandbox = Literal["on", "network", "off"]
