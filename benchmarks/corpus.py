@@ -57,6 +57,7 @@ from corpuskit.outcomes import (  # noqa: E402
 from packaging.utils import canonicalize_name  # noqa: E402
 
 import pyodide_harness  # noqa: E402
+from pyodide_harness.causes import first_line  # noqa: E402
 from pyodide_harness.errors import HarnessError  # noqa: E402
 from pyodide_harness.paths import cache_dir  # noqa: E402
 from pyodide_harness.testtree import build_archive  # noqa: E402
@@ -422,10 +423,6 @@ def _why_nothing_ran(run: RuntimeOutcome, exit_status: int | None) -> str:
 
 def _indented(text: str) -> str:
     return text.strip().replace("\n", "\n    ")
-
-
-def first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def analyze(package: Package, opts: Options) -> PackageReport:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import runs
 import subjects
+from compare import interleave
 from report import s, table
 
 ALL_RUNTIMES = ("node", "chromium", "firefox")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             for runtime in runtimes:
                 samples: dict[bool, list[Sample]] = {False: [], True: []}
                 for rep in range(args.repeat):
-                    for on in ((False, True) if rep % 2 == 0 else (True, False)):
+                    for on in interleave((False, True), rep):
                         samples[on].append(measure(subject, runtime, cache, on))
                 off, on_ = samples[False], samples[True]
                 agree = all(a.counts == b.counts for a, b in zip(off, on_, strict=True))

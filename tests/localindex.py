@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pyodide_harness import piprun, resolver
 
 #: The tag of a compiled wheel for Pyodide 314.
 PYODIDE_TAG = "cp314-cp314-pyemscripten_2026_0_wasm32"
@@ -59,3 +61,17 @@ def served(directory: Path, requests: list[str] | None = None) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class PipCalls:
+    """Counts the resolver's pip runs by command while letting them through."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.commands: list[str] = []
+        real = piprun.run_pip
+
+        def counting(arguments: Sequence[str], **kwargs: Any) -> piprun.PipRun:
+            self.commands.append(arguments[0])
+            return real(arguments, **kwargs)
+
+        monkeypatch.setattr(resolver, "run_pip", counting)

@@ -32,7 +32,7 @@ import pytest
 from fixtureproject import build_suite
 from test_browser_launch import FakeBrowserType, launch_with
 from test_controller import BOOT, FAST, WAIT, A, FakeRuntime, _typed, collected, job
-from test_supervision import STOPPED_SUITE, journal_phases, junit_outcomes
+from test_supervision import STOPPED_SUITE, journal_phases, junit_outcomes, wait_inside_hang
 
 from pyodide_harness import protocol
 from pyodide_harness.controller import Controller
@@ -100,17 +100,11 @@ def ctrl_c(root: Path, tmp: Path, harness_cache: Path, runtime: str,
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                f"--pyodide-runtime={runtime}", f"--pyodide-wheel={wheel}", "--pyodide-timeout=0",
                f"--pyodide-report-dir={report_dir}"]
-    wanted = {("test_a", "teardown"), ("test_b", "teardown"), ("test_hang", "started")}
     with open(log, "wb") as out:
         host = subprocess.Popen(command, cwd=project, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            deadline = time.monotonic() + 300
-            while not wanted <= journal_phases(report_dir / JOURNAL_FILENAME):
-                assert host.poll() is None, f"the host ended early:\n{log.read_text()}"
-                assert time.monotonic() < deadline, f"test_hang never started:\n{log.read_text()}"
-                time.sleep(0.2)
-            time.sleep(1)  # well inside test_hang's call
+            wait_inside_hang(host, report_dir, log)
             before = processes_of(host.pid, tmp)
             started = time.monotonic()
             os.killpg(host.pid, signal.SIGINT)

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localindex import PYODIDE_TAG, served, use_local_index
+from localindex import PYODIDE_TAG, PipCalls, served, use_local_index
 from lockfactory import entry, write_lock
 from packaging.requirements import Requirement
 from wheelfactory import make_wheel
 
-from pyodide_harness import lockfiles, lockresolve, piprun, resolver
+from pyodide_harness import lockfiles, lockresolve, resolver
 from pyodide_harness.distribution import obtain_distribution
 from pyodide_harness.errors import DependencyError, DistributionError, HarnessError
 from pyodide_harness.lockfiles import LOCK, LockFileError, LockFiles
@@ -93,20 +93,6 @@ def resolve(lock: LockServer, url: str, tmp_path: Path, wheel: WheelInfo, requir
 
 def sources(resolution: Resolution) -> dict[str, tuple[str, str]]:
     return {p.name: (p.version, p.source) for p in resolution.packages}
-
-
-class PipCalls:
-    """Counts pip runs while letting them through."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.commands: list[str] = []
-        real = piprun.run_pip
-
-        def counting(arguments: Sequence[str], **kwargs: Any) -> piprun.PipRun:
-            self.commands.append(arguments[0])
-            return real(arguments, **kwargs)
-
-        monkeypatch.setattr(resolver, "run_pip", counting)
 
 
 # --- the lock format ---------------------------------------------------------------------

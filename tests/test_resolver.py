@@ -7,10 +7,9 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
-from localindex import PYODIDE_TAG, served, use_local_index
+from localindex import PYODIDE_TAG, PipCalls, served, use_local_index
 from wheelfactory import make_wheel
 
 from pyodide_harness import piprun, resolver, target
@@ -35,20 +34,6 @@ def project_under_test(tmp_path: Path, requires: Sequence[str], extras: Sequence
     return make_wheel(
         tmp_path / "dist", "mypkg", tag=PYODIDE_TAG, requires_dist=requires, provides_extra=extras
     )
-
-
-class PipCalls:
-    """Counts pip runs by command while letting them through."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.commands: list[str] = []
-        real = piprun.run_pip
-
-        def counting(arguments: Sequence[str], **kwargs: Any) -> piprun.PipRun:
-            self.commands.append(arguments[0])
-            return real(arguments, **kwargs)
-
-        monkeypatch.setattr(resolver, "run_pip", counting)
 
 
 # --- resolving -------------------------------------------------------------------------

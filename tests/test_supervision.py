@@ -447,6 +447,18 @@ def journal_phases(journal: Path) -> set[tuple[str, str]]:
     return phases
 
 
+def wait_inside_hang(host: subprocess.Popen[bytes], report_dir: Path, log: Path) -> None:
+    """Until STOPPED_SUITE's test_a and test_b are done and test_hang has started, as the
+    journal says (at most 300 s), then a second more: the host is inside test_hang's call."""
+    wanted = {("test_a", "teardown"), ("test_b", "teardown"), ("test_hang", "started")}
+    deadline = time.monotonic() + 300
+    while not wanted <= journal_phases(report_dir / JOURNAL_FILENAME):
+        assert host.poll() is None, f"the host ended early:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"test_hang never started:\n{log.read_text()}"
+        time.sleep(0.2)
+    time.sleep(1)  # well inside test_hang's call
+
+
 def stop_host(sig: str, root: Path, harness_cache: Path) -> StoppedRun:
     """Start the harness, wait until test_a and test_b are done and test_hang runs, signal it.
 
@@ -459,16 +471,10 @@ def stop_host(sig: str, root: Path, harness_cache: Path) -> StoppedRun:
     env = {**os.environ, "PYODIDE_HARNESS_CACHE": str(harness_cache), "TMPDIR": str(tmp)}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyodide-runtime=node",
                f"--pyodide-wheel={wheel}", "--pyodide-timeout=0", f"--pyodide-report-dir={report_dir}"]
-    wanted = {("test_a", "teardown"), ("test_b", "teardown"), ("test_hang", "started")}
     with open(log, "wb") as out:
         host = subprocess.Popen(command, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 300
-            while not wanted <= journal_phases(report_dir / JOURNAL_FILENAME):
-                assert host.poll() is None, f"the host ended early:\n{log.read_text()}"
-                assert time.monotonic() < deadline, f"test_hang never started:\n{log.read_text()}"
-                time.sleep(0.2)
-            time.sleep(1)  # well inside test_hang's call
+            wait_inside_hang(host, report_dir, log)
             runtime_processes = processes_mentioning(str(tmp))
             host.send_signal(getattr(signal, sig))
             returncode = host.wait(timeout=120)

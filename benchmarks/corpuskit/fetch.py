@@ -30,6 +30,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import Version
 
 from pyodide_harness.target import PIP_PLATFORM_ARGS, SUPPORTED_TAGS
+from pyodide_harness.wheels import file_sha256
 
 #: The project endpoint: this machine's PyPI proxy answers 404 for the
 #: ``/pypi/NAME/VERSION/json`` form, and the project form lists every release too.
@@ -47,14 +48,6 @@ DOWNLOAD_FAILED = "{what}: download from {url} failed: {error}\nFix: check the n
 
 class FetchError(Exception):
     """A download that did not happen; the message names the file, the cause and the fix."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fits_target(wheel: Path, name: str, version: str) -> bool:
@@ -125,7 +118,7 @@ def download_sdist(name: str, version: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for known in dest.glob("*.sha256"):
         sdist = known.with_suffix("")
-        if sdist.is_file() and _sha256(sdist) == known.read_text().strip():
+        if sdist.is_file() and file_sha256(sdist) == known.read_text().strip():
             return sdist
     entries = [f for f in release_files(name, version) if f.get("packagetype") == "sdist"]
     if not entries:
