@@ -15,6 +15,7 @@ from types import ModuleType
 
 import pytest
 
+from pyodide_harness.compat import extract_tar
 from pyodide_harness.target import PIP_PLATFORM_ARGS
 
 ROOT = Path(__file__).parent
@@ -87,7 +88,7 @@ def msgpack_sdist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
                     f"msgpack=={MSGPACK_VERSION}"], check=True)
     wheel = next(where.glob("msgpack-*-pyemscripten_2026_0_wasm32.whl"))
     with tarfile.open(next(where.glob("msgpack-*.tar.gz"))) as tf:
-        tf.extractall(where, filter="data")
+        extract_tar(tf, where)
     return wheel, where / f"msgpack-{MSGPACK_VERSION}"
 
 

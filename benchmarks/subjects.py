@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pyodide_harness import dependencies
+from pyodide_harness.compat import extract_tar
 from pyodide_harness.testtree import build_archive
 
 REPO = Path(__file__).resolve().parent.parent
@@ -132,7 +133,7 @@ def make_msgpack(work: Path) -> Subject:
     if root.exists():
         shutil.rmtree(root)
     with tarfile.open(sdist) as tf:
-        tf.extractall(work, filter="data")
+        extract_tar(tf, work)
     (root / "dist").mkdir()
     wheel = root / "dist" / pattern
     shutil.copy2(downloads / pattern, wheel)

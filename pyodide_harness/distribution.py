@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, paths
+from .compat import TAR_FILTER_ERRORS, extract_tar
 from .errors import DistributionError
 from .target import DEFAULT_VERSION as DEFAULT_PYODIDE_VERSION
 
@@ -446,11 +447,8 @@ def _safe_extract(tarball: Path, destination: Path, where: str, version: str) ->
                         + MANUAL_FETCH_HINT.format(version=version)
                     )
             destination.mkdir(parents=True, exist_ok=True)
-            if hasattr(tarfile, "data_filter"):
-                archive.extractall(destination, members=members, filter="data")
-            else:  # pragma: no cover - Pythons before the 3.10.12/3.11.4 backport
-                archive.extractall(destination, members=members)
-    except tarfile.FilterError as exc:
+            extract_tar(archive, destination, members)
+    except TAR_FILTER_ERRORS as exc:  # (tarfile.FilterError: an attribute only since PEP 706)
         raise DistributionError(
             f"Refusing to extract the pyodide@{version} tarball from {where}: {exc}.\n"
             + MANUAL_FETCH_HINT.format(version=version)

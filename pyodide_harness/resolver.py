@@ -489,7 +489,7 @@ class _Job:
         """The dependency wheels of pip's installation report (format version 1)."""
         if str(data.get("version")) != "1":
             raise DependencyError(f"pip wrote an installation report of version {data.get('version')!r}; "
-                                  "the harness reads version 1.\nFix: install pip 23 to 26.")
+                                  "the harness reads version 1.\nFix: install pip 23.2 to 26.")
         packages = []
         for item in data["install"]:
             name = canonicalize_name(item["metadata"]["name"])

@@ -29,6 +29,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from pyodide_harness.compat import extract_tar
 from pyodide_harness.target import PIP_PLATFORM_ARGS, SUPPORTED_TAGS
 from pyodide_harness.wheels import file_sha256
 
@@ -168,9 +169,6 @@ def unpack(archive: Path, into: Path) -> Path:
             zf.extractall(into)
     else:
         with tarfile.open(archive) as tf:
-            if hasattr(tarfile, "data_filter"):
-                tf.extractall(into, filter="data")
-            else:  # pragma: no cover - Python without PEP 706
-                tf.extractall(into)
+            extract_tar(tf, into)
     tops = list(into.iterdir())
     return tops[0] if len(tops) == 1 and tops[0].is_dir() else into
