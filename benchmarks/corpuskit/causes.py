@@ -55,7 +55,8 @@ _OLDER_NATIVE = "Python version (the native Python is older than 3.14)"
 RULES: tuple[Rule, ...] = (
     # A missing module import names itself; only standard-library ones are Pyodide's doing.
     Rule("missing stdlib module {module}",
-         rf"No module named '(?P<module>{_MISSING_STDLIB})(\.[\w.]+)?'|\brequires (?P<module2>tkinter|ndbm|gdbm)\b"),
+         rf"No module named '(?P<module>{_MISSING_STDLIB})(\.[\w.]+)?'"
+         r"|\brequires (?P<module2>tkinter|ndbm|gdbm)\b"),
     # Pyodide has no processes: fork/exec fail, subprocess and multiprocessing with them.
     Rule("multiprocessing", r"multiprocessing|ProcessPoolExecutor|concurrent\.futures\.process"),
     Rule("os.fork", r"os\.fork\b|\bfork\(\)|os\.register_at_fork"),
